@@ -1,0 +1,405 @@
+import { z } from 'zod';
+import {
+  DURATION_PATTERN,
+  QUANTITY_PATTERN,
+  RATE_PATTERN,
+  parseBytes,
+  parseDurationSeconds,
+} from './units';
+
+/**
+ * The configuration of one Morphogen environment. This schema is the single
+ * source of truth: the TypeScript types, the defaults and the exported JSON
+ * Schema all come from it.
+ */
+
+/** The nginx image that serves code-data and forwards to the adapter, pinned by digest. */
+export const DEFAULT_NGINX_IMAGE =
+  'nginx:1.27-alpine@sha256:65645c7bb6a0661892a8b03b89d0743208a18dd2f3f17a54ef4b76fb8e2f2a10';
+
+/** The directory the server image owns and where the matrix volume is mounted. */
+export const MATRIX_MOUNT_PATH = '/var/lib/morphogen';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const CPU = /^([1-9][0-9]*m|[0-9]+(\.[0-9]{1,3})?)$/;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+const dnsLabel = z
+  .string()
+  .max(63, 'must be at most 63 characters')
+  .regex(DNS_LABEL, 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit');
+
+const dnsSubdomain = z
+  .string()
+  .max(253, 'must be at most 253 characters')
+  .regex(DNS_SUBDOMAIN, 'must be a DNS-1123 subdomain: lowercase letters, digits, "-" and "."');
+
+const secretKey = z
+  .string()
+  .max(253, 'must be at most 253 characters')
+  .regex(SECRET_KEY, 'must consist of letters, digits, "-", "_" or "."');
+
+const quantity = z
+  .string()
+  .regex(QUANTITY_PATTERN, 'must be a byte quantity such as 512Mi, 75Gi or 80G');
+
+const duration = z
+  .string()
+  .regex(DURATION_PATTERN, 'must be a duration such as 1500ms, 30s, 15m or 2h');
+
+const cpu = z
+  .string()
+  .regex(CPU, 'must be a CPU quantity such as 250m, 1 or 1.5');
+
+const port = z.number().int().min(1).max(65535);
+const unprivilegedPort = z.number().int().min(1024, 'must be 1024 or above, because the pod runs without NET_BIND_SERVICE').max(65535);
+const positiveInt = z.number().int().positive();
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL' });
+
+const secretKeyRef = z
+  .strictObject({
+    name: dnsSubdomain.describe('Name of an existing Secret in the namespace of the workload that reads it.'),
+    key: secretKey.describe('Key inside that Secret.'),
+  })
+  .describe('A key of an existing Kubernetes Secret.');
+
+const profile = z
+  .enum(['dev', 'test', 'prod', 'production'])
+  .describe('Morphogen environment profile; "production" is accepted as "prod", as the binaries accept it.');
+
+const containerResources = (defaults: { cpuRequest: string; cpuLimit: string; memoryRequest: string; memoryLimit: string }) =>
+  z
+    .strictObject({
+      cpuRequest: cpu.default(defaults.cpuRequest).describe('CPU request.'),
+      cpuLimit: cpu.default(defaults.cpuLimit).describe('CPU limit.'),
+      memoryRequest: quantity.default(defaults.memoryRequest).describe('Memory request.'),
+      memoryLimit: quantity.default(defaults.memoryLimit).describe('Memory limit; the container is OOM-killed above it.'),
+    })
+    .prefault({})
+    .describe('Requests and limits of the container.');
+
+const serverSchema = z
+  .strictObject({
+    namespace: dnsLabel
+      .optional()
+      .describe('Namespace of this instance. Defaults to the environment namespace.'),
+    environment: profile
+      .optional()
+      .describe('MORPHOGEN_SERVER_ENV of this instance. Defaults to the environment profile.'),
+    bindAddress: z
+      .string()
+      .default('0.0.0.0:3000')
+      .describe('MORPHOGEN_SERVER_BIND_ADDR. Must not be loopback, because the binary\'s own default 127.0.0.1:3000 is unreachable from outside the container.'),
+    matrix: z
+      .strictObject({
+        file: z
+          .string()
+          .default(`${MATRIX_MOUNT_PATH}/matrix.bin`)
+          .describe(`MORPHOGEN_SERVER_MATRIX_FILE: path of the matrix snapshot, inside ${MATRIX_MOUNT_PATH} where the volume is mounted.`),
+        claimName: dnsSubdomain.describe('Existing PersistentVolumeClaim that holds the matrix file.'),
+        accessMode: z
+          .enum(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany'])
+          .default('ReadWriteOnce')
+          .describe('Access mode of that claim. More than one replica needs ReadOnlyMany or ReadWriteMany.'),
+        size: quantity.describe('Size of the matrix file, for example 75Gi. Sizes the memory request and the startup probe.'),
+        assumedLoadRate: z
+          .string()
+          .regex(RATE_PATTERN, 'must be a rate such as 200Mi/s')
+          .default('100Mi/s')
+          .describe('Rate at which the server is assumed to read the matrix at start-up. The startup probe allows size / rate, doubled, plus two minutes.'),
+      })
+      .describe('The matrix snapshot the server loads into memory at start-up.'),
+    prgKeys: z
+      .strictObject({
+        secretName: dnsSubdomain.describe('Existing Secret holding this instance\'s two page PRG keys. A and B must use different Secrets.'),
+        key0: secretKey.default('page-prg-key-0').describe('Key of MORPHOGEN_SERVER_PAGE_PRG_KEY_0 in that Secret.'),
+        key1: secretKey.default('page-prg-key-1').describe('Key of MORPHOGEN_SERVER_PAGE_PRG_KEY_1 in that Secret.'),
+      })
+      .describe('Where the pod reads its page PRG keys (16 bytes each, 32 hex characters). The values never appear in the output.'),
+    adminToken: secretKeyRef
+      .optional()
+      .describe('MORPHOGEN_ADMIN_BEARER_TOKEN from a Secret. Without it, /admin/* returns 403.'),
+    maxConcurrentScans: positiveInt.default(32).describe('MORPHOGEN_SERVER_MAX_CONCURRENT_SCANS.'),
+    mergeInterval: duration.default('1000ms').describe('MORPHOGEN_SERVER_MERGE_INTERVAL_MS, as a duration.'),
+    logLevel: z.string().min(1).default('info').describe('RUST_LOG filter.'),
+    replicas: positiveInt.default(1).describe('Pod count. One replica rolls out with Recreate so two copies of the matrix never share a node\'s memory.'),
+    resources: z
+      .strictObject({
+        cpuRequest: cpu.default('2').describe('CPU request.'),
+        cpuLimit: cpu.default('4').describe('CPU limit.'),
+        memory: quantity
+          .optional()
+          .describe('Memory request and limit. Defaults to the matrix size plus memoryHeadroom; must not be below the matrix size.'),
+        memoryHeadroom: quantity.default('4Gi').describe('Memory added to the matrix size when memory is not given.'),
+      })
+      .prefault({})
+      .describe('Requests and limits of the server container.'),
+  })
+  .describe('One morphogen-server instance.');
+
+const upstreamRpc = z
+  .union([
+    z.strictObject({
+      url: httpUrl.describe('Upstream JSON-RPC URL, written into the manifest in plain text.'),
+    }),
+    z.strictObject({
+      secretKeyRef: secretKeyRef.describe('Secret key whose value is the upstream JSON-RPC URL.'),
+    }),
+  ])
+  .describe('UPSTREAM_RPC_URL. Provider URLs usually embed an API key, so prefer secretKeyRef.');
+
+const adapterSchema = z
+  .strictObject({
+    port: unprivilegedPort.default(8545).describe('--port: the loopback port the adapter listens on (127.0.0.1 only).'),
+    replicas: positiveInt.default(2).describe('Pod count. Above 1, pods spread across nodes and get a PodDisruptionBudget.'),
+    upstreamRpc,
+    dictUrl: httpUrl.optional().describe('DICT_URL. Defaults to the code-data Service when codeData is enabled.'),
+    casUrl: httpUrl.optional().describe('CAS_URL. Defaults to the code-data Service when codeData is enabled.'),
+    refreshInterval: duration.default('12s').describe('--refresh-interval.'),
+    upstreamTimeout: duration.default('15s').describe('--upstream-timeout. The readiness probe waits longer than this.'),
+    txRelayUrl: httpUrl.optional().describe('--tx-relay: where eth_sendRawTransaction goes. Defaults to the binary\'s public relay.'),
+    otel: z
+      .strictObject({
+        env: z.string().min(1).default('production').describe('--otel-env.'),
+        traces: z.boolean().default(false).describe('--otel-traces.'),
+        endpoint: httpUrl.optional().describe('--otel-endpoint (OTLP collector). Defaults to the binary\'s http://127.0.0.1:4317.'),
+        serviceName: z.string().min(1).optional().describe('--otel-service-name.'),
+        version: z.string().min(1).optional().describe('--otel-version.'),
+      })
+      .prefault({})
+      .describe('OpenTelemetry flags.'),
+    fallbackToUpstream: z
+      .boolean()
+      .default(false)
+      .describe('--fallback-to-upstream: send private reads to the upstream provider when PIR fails. This reveals user addresses.'),
+    allowPrivacyDegradedFallback: z
+      .boolean()
+      .default(false)
+      .describe('--allow-privacy-degraded-fallback: the acknowledgement a prod adapter needs before it starts with fallbackToUpstream.'),
+    logLevel: z.string().min(1).default('info').describe('RUST_LOG filter.'),
+    service: z
+      .strictObject({
+        type: z
+          .enum(['ClusterIP', 'NodePort', 'LoadBalancer'])
+          .default('ClusterIP')
+          .describe('Service type. Anything but ClusterIP is reachable from outside the cluster.'),
+        port: port.default(8545).describe('Port clients use on the Service.'),
+        loadBalancerSourceRanges: z
+          .array(z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/, 'must be a CIDR such as 203.0.113.0/24'))
+          .default([])
+          .describe('Client CIDRs allowed through a LoadBalancer.'),
+      })
+      .prefault({})
+      .describe('The Service in front of the forwarder.'),
+    forwarderPort: unprivilegedPort
+      .default(8080)
+      .describe('Port the forwarder sidecar listens on, on the pod IP, forwarding to the adapter\'s loopback port.'),
+    wait: z
+      .strictObject({
+        attemptTimeout: duration.default('5s').describe('Timeout of one HTTP request of a wait.'),
+        interval: duration.default('5s').describe('Pause between attempts.'),
+        timeout: duration.default('20m').describe('Overall bound of one wait; the init container fails when it is reached.'),
+      })
+      .prefault({})
+      .describe('Init containers that hold the adapter until servers A and B (and code-data) are healthy.'),
+    resources: containerResources({ cpuRequest: '250m', cpuLimit: '1', memoryRequest: '256Mi', memoryLimit: '512Mi' }),
+    forwarderResources: containerResources({ cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '32Mi', memoryLimit: '64Mi' }),
+    waitResources: containerResources({ cpuRequest: '10m', cpuLimit: '100m', memoryRequest: '16Mi', memoryLimit: '64Mi' }),
+  })
+  .describe('The Ethereum JSON-RPC adapter and its forwarder sidecar.');
+
+const codeDataSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('Serve the dictionary and cas/ from inside the deployment.'),
+    claimName: dnsSubdomain
+      .optional()
+      .describe('Existing PersistentVolumeClaim holding mainnet_compact.dict and cas/. Required when enabled.'),
+    port: unprivilegedPort.default(8080).describe('Port nginx listens on.'),
+    replicas: positiveInt.default(1).describe('Pod count.'),
+    resources: containerResources({ cpuRequest: '50m', cpuLimit: '500m', memoryRequest: '32Mi', memoryLimit: '128Mi' }),
+  })
+  .prefault({})
+  .describe('Optional static file service for the code dictionary and the content-addressed store.');
+
+export const environmentSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Path of this JSON Schema, for editors.'),
+    name: dnsLabel.describe('Environment name; the output goes to dist/<name>/.'),
+    profile,
+    namespace: dnsLabel.describe('Namespace of the adapter, code-data and, unless they set their own, the servers.'),
+    clusterDomain: dnsSubdomain.default('cluster.local').describe('Cluster DNS domain used in in-cluster URLs.'),
+    images: z
+      .strictObject({
+        server: z.string().describe('morphogen-server image; also runs the wait init containers, since it has sh and curl.'),
+        adapter: z.string().describe('morphogen-rpc-adapter image.'),
+        nginx: z.string().default(DEFAULT_NGINX_IMAGE).describe('nginx image for code-data and the forwarder sidecar.'),
+      })
+      .describe('Image references, pinned as repository@sha256:<digest>.'),
+    servers: z
+      .strictObject({
+        a: serverSchema,
+        b: serverSchema,
+      })
+      .describe('PIR servers A and B. They must not share keys; privacy holds while they do not collude.'),
+    adapter: adapterSchema,
+    codeData: codeDataSchema,
+  })
+  .superRefine(checkCrossFieldRules);
+
+export type EnvironmentInput = z.input<typeof environmentSchema>;
+export type EnvironmentConfig = z.output<typeof environmentSchema>;
+export type ServerConfig = EnvironmentConfig['servers']['a'];
+export type AdapterConfig = EnvironmentConfig['adapter'];
+export type CodeDataConfig = EnvironmentConfig['codeData'];
+export type ContainerResourcesConfig = AdapterConfig['resources'];
+export type Profile = 'dev' | 'test' | 'prod';
+
+/** Maps the accepted profile spellings to the three the binaries distinguish. */
+export function normalizeProfile(value: EnvironmentConfig['profile']): Profile {
+  return value === 'production' ? 'prod' : value;
+}
+
+type Context = z.core.$RefinementCtx<z.output<z.ZodObject>>;
+type Config = {
+  profile: EnvironmentConfig['profile'];
+  namespace: string;
+  images: EnvironmentConfig['images'];
+  servers: EnvironmentConfig['servers'];
+  adapter: AdapterConfig;
+  codeData: CodeDataConfig;
+};
+
+function report(ctx: Context, path: (string | number)[], message: string, input?: unknown): void {
+  ctx.addIssue({ code: 'custom', path, message, input });
+}
+
+function checkCrossFieldRules(config: Config, ctx: Context): void {
+  const prod = normalizeProfile(config.profile) === 'prod';
+
+  checkImage(ctx, ['images', 'server'], config.images.server, prod);
+  checkImage(ctx, ['images', 'adapter'], config.images.adapter, prod);
+  checkImage(ctx, ['images', 'nginx'], config.images.nginx, prod);
+
+  for (const id of ['a', 'b'] as const) {
+    checkServer(ctx, id, config.servers[id]);
+  }
+
+  const a = config.servers.a;
+  const b = config.servers.b;
+  const sameNamespace = (a.namespace ?? config.namespace) === (b.namespace ?? config.namespace);
+  if (sameNamespace && a.prgKeys.secretName === b.prgKeys.secretName) {
+    report(
+      ctx,
+      ['servers', 'b', 'prgKeys', 'secretName'],
+      `must differ from servers.a.prgKeys.secretName ("${a.prgKeys.secretName}"); A and B need separate PRG keys for PIR privacy`,
+      b.prgKeys.secretName,
+    );
+  }
+
+  checkAdapter(ctx, config, prod);
+
+  if (config.codeData.enabled && config.codeData.claimName === undefined) {
+    report(ctx, ['codeData', 'claimName'], 'is required when codeData.enabled is true; name the PersistentVolumeClaim holding mainnet_compact.dict and cas/');
+  }
+}
+
+function checkImage(ctx: Context, path: string[], ref: string, prod: boolean): void {
+  const at = ref.indexOf('@');
+  const name = at === -1 ? ref : ref.slice(0, at);
+  const digest = at === -1 ? undefined : ref.slice(at + 1);
+  const lastSlash = name.lastIndexOf('/');
+  const colon = name.indexOf(':', lastSlash + 1);
+  const tag = colon === -1 ? undefined : name.slice(colon + 1);
+  const repository = colon === -1 ? name : name.slice(0, colon);
+
+  if (repository.length === 0) {
+    report(ctx, path, `"${ref}" has no repository; use repository@sha256:<64 hex digits>`, ref);
+    return;
+  }
+  if (tag === 'latest') {
+    report(ctx, path, `"${ref}" uses the mutable tag "latest"; pin the image as ${repository}@sha256:<64 hex digits>`, ref);
+    return;
+  }
+  if (digest !== undefined && !DIGEST.test(digest)) {
+    report(ctx, path, `"${ref}" has a malformed digest; a digest is sha256: followed by 64 lowercase hex digits`, ref);
+    return;
+  }
+  if (digest === undefined && prod) {
+    report(ctx, path, `"${ref}" is not pinned by digest, which prod requires; use ${repository}@sha256:<64 hex digits>`, ref);
+  }
+}
+
+function checkServer(ctx: Context, id: 'a' | 'b', server: ServerConfig): void {
+  const base = ['servers', id];
+
+  const bind = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):([0-9]{1,5})$/.exec(server.bindAddress);
+  if (!bind || Number(bind[2]) < 1 || Number(bind[2]) > 65535) {
+    report(ctx, [...base, 'bindAddress'], `"${server.bindAddress}" is not a socket address; use 0.0.0.0:3000`, server.bindAddress);
+  } else if (/^(127\.|localhost$|\[::1\]$)/.test(bind[1])) {
+    report(ctx, [...base, 'bindAddress'], `"${server.bindAddress}" is loopback, so no other pod can reach the server; use 0.0.0.0:${bind[2]}`, server.bindAddress);
+  }
+
+  if (!server.matrix.file.startsWith(`${MATRIX_MOUNT_PATH}/`)) {
+    report(ctx, [...base, 'matrix', 'file'], `"${server.matrix.file}" is outside ${MATRIX_MOUNT_PATH}, where the matrix volume is mounted; use ${MATRIX_MOUNT_PATH}/matrix.bin`, server.matrix.file);
+  }
+
+  if (server.replicas > 1 && server.matrix.accessMode === 'ReadWriteOnce') {
+    report(ctx, [...base, 'replicas'], `${server.replicas} replicas cannot share a ReadWriteOnce claim; set matrix.accessMode to ReadOnlyMany (on a volume that supports it) or use 1 replica`, server.replicas);
+  }
+
+  if (server.resources.memory !== undefined && parseBytes(server.resources.memory) < parseBytes(server.matrix.size)) {
+    report(ctx, [...base, 'resources', 'memory'], `"${server.resources.memory}" is below matrix.size (${server.matrix.size}); the server holds the whole matrix in memory and would be OOM-killed, so remove the field or raise it above the matrix size`, server.resources.memory);
+  }
+}
+
+function checkAdapter(ctx: Context, config: Config, prod: boolean): void {
+  const adapter = config.adapter;
+
+  if (adapter.fallbackToUpstream && prod && !adapter.allowPrivacyDegradedFallback) {
+    report(ctx, ['adapter', 'fallbackToUpstream'], 'is true in prod without adapter.allowPrivacyDegradedFallback, so the adapter would refuse to start; set the acknowledgement only if sending user addresses to the upstream provider is acceptable, or turn fallback off', true);
+  }
+
+  if (!config.codeData.enabled) {
+    for (const field of ['dictUrl', 'casUrl'] as const) {
+      if (adapter[field] === undefined) {
+        report(ctx, ['adapter', field], 'is required unless codeData.enabled is true; point it at the dictionary/CAS endpoint');
+      }
+    }
+  }
+
+  if (prod) {
+    const external: [string, string | undefined][] = [
+      ['dictUrl', adapter.dictUrl],
+      ['casUrl', adapter.casUrl],
+      ['txRelayUrl', adapter.txRelayUrl],
+      ['upstreamRpc.url', 'url' in adapter.upstreamRpc ? adapter.upstreamRpc.url : undefined],
+    ];
+    for (const [field, url] of external) {
+      if (url !== undefined && url.startsWith('http://') && !isInClusterUrl(url)) {
+        report(ctx, ['adapter', ...field.split('.')], `"${redactUrl(url)}" is plain http, which prod forbids for external endpoints; use https://`, url);
+      }
+    }
+  }
+
+  if (parseDurationSeconds(adapter.wait.attemptTimeout) >= parseDurationSeconds(adapter.wait.timeout)) {
+    report(ctx, ['adapter', 'wait', 'attemptTimeout'], `"${adapter.wait.attemptTimeout}" must be shorter than adapter.wait.timeout ("${adapter.wait.timeout}")`, adapter.wait.attemptTimeout);
+  }
+}
+
+/** True for URLs whose host is a Service name inside the cluster rather than a public endpoint. */
+export function isInClusterUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return !host.includes('.') || host.endsWith('.svc') || /\.svc\.[a-z0-9.-]+$/.test(host);
+}
+
+/** Strips userinfo, path and query from a URL, since provider URLs carry API keys there. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}/...`;
+  } catch {
+    return '<unparsable URL>';
+  }
+}

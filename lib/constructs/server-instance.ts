@@ -1,0 +1,195 @@
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { MATRIX_MOUNT_PATH, Profile, ServerConfig, normalizeProfile } from '../config/schema';
+import { formatMebibytes, parseBytes, parseDurationMs, parseRate } from '../config/units';
+import {
+  ComponentLabels,
+  MORPHOGEN_UID,
+  commonLabels,
+  container,
+  probe,
+  restrictedPodSecurityContext,
+  selectorLabels,
+  versionFromImage,
+} from './pod-defaults';
+
+/** Name of the container port and Service port of a server. */
+export const SERVER_PORT_NAME = 'http';
+
+/** Extra start-up time on top of the doubled matrix load estimate. */
+const STARTUP_MARGIN_SECONDS = 120;
+const STARTUP_PERIOD_SECONDS = 10;
+
+/** Properties of a `ServerInstance`. */
+export interface ServerInstanceProps {
+  /** Which instance this is; A and B must never share keys or a failure domain. */
+  readonly instance: 'a' | 'b';
+  /** The validated configuration of this instance. */
+  readonly config: ServerConfig;
+  /** Namespace of every object of this instance. */
+  readonly namespace: string;
+  /** Profile used when the instance sets no environment of its own. */
+  readonly profile: Profile;
+  /** morphogen-server image, pinned by digest. */
+  readonly image: string;
+  /** Cluster DNS domain, for the in-cluster URL. */
+  readonly clusterDomain: string;
+}
+
+/**
+ * The start-up budget of a server in seconds: twice the time the matrix
+ * takes to load at the assumed rate, plus a margin, so a slower disk than
+ * assumed still does not end in a restart loop.
+ */
+export function startupBudgetSeconds(config: ServerConfig): number {
+  const loadSeconds = parseBytes(config.matrix.size) / parseRate(config.matrix.assumedLoadRate);
+  return Math.ceil(2 * loadSeconds) + STARTUP_MARGIN_SECONDS;
+}
+
+/** Memory request and limit of a server: explicit, or the matrix size plus headroom. */
+export function serverMemory(config: ServerConfig): string {
+  if (config.resources.memory !== undefined) {
+    return config.resources.memory;
+  }
+  return formatMebibytes(parseBytes(config.matrix.size) + parseBytes(config.resources.memoryHeadroom));
+}
+
+/**
+ * One morphogen-server instance: Deployment, Service and ServiceAccount.
+ */
+export class ServerInstance extends Construct {
+  /** Name of the Service, the Deployment and the ServiceAccount. */
+  public readonly name: string;
+  /** Namespace of every object of this instance. */
+  public readonly namespace: string;
+  /** Port of the Service and of the container. */
+  public readonly port: number;
+  /** In-cluster base URL of the Service, without a trailing slash. */
+  public readonly url: string;
+  /** Labels that select this instance's pods. */
+  public readonly podSelector: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: ServerInstanceProps) {
+    super(scope, id);
+    const config = props.config;
+    this.name = `morphogen-server-${props.instance}`;
+    this.namespace = props.namespace;
+    this.port = Number(config.bindAddress.slice(config.bindAddress.lastIndexOf(':') + 1));
+    this.url = `http://${this.name}.${this.namespace}.svc.${props.clusterDomain}:${this.port}`;
+
+    const labels: ComponentLabels = {
+      name: 'morphogen-server',
+      instance: this.name,
+      component: 'pir-server',
+      version: versionFromImage(props.image),
+    };
+    this.podSelector = selectorLabels(labels);
+    const metadata = { name: this.name, namespace: this.namespace, labels: commonLabels(labels) };
+
+    new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata,
+      automountServiceAccountToken: false,
+    });
+
+    const startupBudget = startupBudgetSeconds(config);
+    const memory = kplus.k8s.Quantity.fromString(serverMemory(config));
+    const health = { httpGet: { path: '/health', port: kplus.k8s.IntOrString.fromString(SERVER_PORT_NAME) } };
+
+    const server = container({
+      name: 'morphogen-server',
+      image: props.image,
+      uid: MORPHOGEN_UID,
+      env: this.environment(props),
+      ports: [{ name: SERVER_PORT_NAME, containerPort: this.port, protocol: 'TCP' }],
+      resources: {
+        requests: { cpu: kplus.k8s.Quantity.fromString(config.resources.cpuRequest), memory },
+        limits: { cpu: kplus.k8s.Quantity.fromString(config.resources.cpuLimit), memory },
+      },
+      // The port stays closed until the matrix is in memory, so the startup
+      // probe carries the whole load time; liveness and readiness only start
+      // once it has passed.
+      startupProbe: probe(health, {
+        periodSeconds: STARTUP_PERIOD_SECONDS,
+        timeoutSeconds: 3,
+        failureThreshold: Math.ceil(startupBudget / STARTUP_PERIOD_SECONDS),
+      }),
+      readinessProbe: probe(health, { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 }),
+      livenessProbe: probe(health, { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 }),
+      volumeMounts: [
+        { name: 'matrix', mountPath: MATRIX_MOUNT_PATH, readOnly: true },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    });
+
+    new kplus.k8s.KubeDeployment(this, 'Deployment', {
+      metadata,
+      spec: {
+        replicas: config.replicas,
+        // One replica: Recreate, so the old pod releases a ReadWriteOnce
+        // claim and its memory before the new pod loads its own copy of the
+        // matrix. Several replicas share a read-only claim and replace one
+        // pod at a time without surging above the replica count.
+        strategy: config.replicas === 1
+          ? { type: 'Recreate' }
+          : { type: 'RollingUpdate', rollingUpdate: { maxSurge: kplus.k8s.IntOrString.fromNumber(0), maxUnavailable: kplus.k8s.IntOrString.fromNumber(1) } },
+        minReadySeconds: 10,
+        progressDeadlineSeconds: startupBudget + 600,
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: this.podSelector },
+        template: {
+          metadata: { labels: commonLabels(labels) },
+          spec: {
+            serviceAccountName: this.name,
+            automountServiceAccountToken: false,
+            // Service links would inject MORPHOGEN_SERVER_A_* and _B_*
+            // variables into every pod of the namespace, names the binary
+            // treats as its own configuration.
+            enableServiceLinks: false,
+            securityContext: restrictedPodSecurityContext(MORPHOGEN_UID),
+            terminationGracePeriodSeconds: 30,
+            containers: [server],
+            volumes: [
+              { name: 'matrix', persistentVolumeClaim: { claimName: config.matrix.claimName, readOnly: true } },
+              { name: 'tmp', emptyDir: { sizeLimit: kplus.k8s.Quantity.fromString('64Mi') } },
+            ],
+          },
+        },
+      },
+    });
+
+    new kplus.k8s.KubeService(this, 'Service', {
+      metadata,
+      spec: {
+        type: 'ClusterIP',
+        selector: this.podSelector,
+        ports: [{
+          name: SERVER_PORT_NAME,
+          port: this.port,
+          targetPort: kplus.k8s.IntOrString.fromString(SERVER_PORT_NAME),
+          protocol: 'TCP',
+        }],
+      },
+    });
+  }
+
+  private environment(props: ServerInstanceProps): kplus.k8s.EnvVar[] {
+    const config = props.config;
+    const secret = (name: string, key: string) => ({ valueFrom: { secretKeyRef: { name, key } } });
+    const env: kplus.k8s.EnvVar[] = [
+      { name: 'MORPHOGEN_SERVER_ENV', value: config.environment === undefined ? props.profile : normalizeProfile(config.environment) },
+      { name: 'MORPHOGEN_SERVER_BIND_ADDR', value: config.bindAddress },
+      { name: 'MORPHOGEN_SERVER_MATRIX_FILE', value: config.matrix.file },
+      { name: 'MORPHOGEN_SERVER_PAGE_PRG_KEY_0', ...secret(config.prgKeys.secretName, config.prgKeys.key0) },
+      { name: 'MORPHOGEN_SERVER_PAGE_PRG_KEY_1', ...secret(config.prgKeys.secretName, config.prgKeys.key1) },
+      // Exactly one scans variable: the binary fails at start-up when the
+      // unlettered name and an _A_/_B_ name disagree.
+      { name: 'MORPHOGEN_SERVER_MAX_CONCURRENT_SCANS', value: String(config.maxConcurrentScans) },
+      { name: 'MORPHOGEN_SERVER_MERGE_INTERVAL_MS', value: String(parseDurationMs(config.mergeInterval)) },
+      { name: 'RUST_LOG', value: config.logLevel },
+    ];
+    if (config.adminToken !== undefined) {
+      env.push({ name: 'MORPHOGEN_ADMIN_BEARER_TOKEN', ...secret(config.adminToken.name, config.adminToken.key) });
+    }
+    return env;
+  }
+}

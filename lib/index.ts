@@ -1,0 +1,11 @@
+export * from './stack';
+export * from './config/schema';
+export { ConfigError, loadConfigFile, parseConfig, OVERRIDE_VARIABLES } from './config/load';
+export { ServerInstance } from './constructs/server-instance';
+export type { ServerInstanceProps } from './constructs/server-instance';
+export { RpcAdapter } from './constructs/rpc-adapter';
+export type { RpcAdapterProps } from './constructs/rpc-adapter';
+export { CodeData } from './constructs/code-data';
+export type { CodeDataProps } from './constructs/code-data';
+export { renderEnvironment, synthesizeManifests } from './output/render';
+export { writeEnvironment } from './output/write';
