@@ -2,7 +2,7 @@
 # Builds the tools that test/apiserver/run.sh needs, from the Go module proxy:
 #   kube-apiserver-vX.Y.Z  (k8s.io/kubernetes/cmd/kube-apiserver)
 #   kubectl-vX.Y.Z         (k8s.io/kubernetes/cmd/kubectl, same release)
-#   etcd-vA.B.C            (go.etcd.io/etcd/v3, the release that k8s pins)
+#   etcd-vA.B.C            (go.etcd.io/etcd/server/v3, the release k8s pins)
 # into ${MORPHOGEN_TOOLS_DIR:-$HOME/.cache/morphogen-k8s/tools}. A binary that
 # is already there and answers --version is reused, not rebuilt.
 #
@@ -35,17 +35,23 @@ export GOFLAGS="${GOFLAGS:-} -mod=readonly"
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# usable BIN: true when BIN exists and runs.
+# usable NAME BIN: true when BIN exists and prints its version.
 usable() {
-  [ -x "$1" ] && "$1" --version >/dev/null 2>&1
+  [ -x "$2" ] || return 1
+  case "$1" in
+    kubectl) "$2" version --client >/dev/null 2>&1 ;;
+    *) "$2" --version >/dev/null 2>&1 ;;
+  esac
 }
 
 # build_one NAME MODULE_DIR PACKAGE OUT LDFLAGS
+# Each step checks its own status: `set -e` does not act inside a function
+# that is called on the left of `||`.
 build_one() {
   local name="$1" mod="$2" pkg="$3" out="$4" ldflags="$5"
-  local t0
+  local t0 tmp
   t0="$(now)"
-  if usable "$out"; then
+  if usable "$name" "$out"; then
     echo "$name $out cached $(elapsed "$t0")s"
     return 0
   fi
@@ -55,10 +61,17 @@ build_one() {
   fi
   # Build to a temporary name first, so an interrupted build leaves no
   # half-written binary that a later run would take as cached.
-  local tmp="$out.tmp.$$"
-  (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg")
-  mv -f "$tmp" "$out"
-  usable "$out" || { echo "build.sh: $out does not run" >&2; return 1; }
+  tmp="$out.tmp.$$"
+  if ! (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg"); then
+    rm -f "$tmp"
+    echo "build.sh: go build $pkg failed in $mod" >&2
+    return 1
+  fi
+  mv -f "$tmp" "$out" || return 1
+  if ! usable "$name" "$out"; then
+    echo "build.sh: $out was built but does not print its version" >&2
+    return 1
+  fi
   echo "$name $out built $(elapsed "$t0")s"
 }
 
@@ -88,7 +101,7 @@ for v in "$@"; do
 done
 
 if [ "${SKIP_ETCD:-0}" != "1" ]; then
-  build_one "etcd" "$here/tools/etcd-$etcd_version" go.etcd.io/etcd/v3 \
+  build_one "etcd" "$here/tools/etcd-$etcd_version" go.etcd.io/etcd/server/v3 \
     "$tools_dir/etcd-$etcd_version" "-s -w" || status=1
 fi
 
