@@ -13,9 +13,9 @@ import {
  * Schema all come from it.
  */
 
-/** The nginx image that serves code-data and forwards to the adapter, pinned by digest. */
+/** nginx:1.27-alpine, the image that serves code-data and forwards to the adapter, pinned by digest. */
 export const DEFAULT_NGINX_IMAGE =
-  'nginx:1.27-alpine@sha256:65645c7bb6a0661892a8b03b89d0743208a18dd2f3f17a54ef4b76fb8e2f2a10';
+  'nginx@sha256:65645c7bb6a0661892a8b03b89d0743208a18dd2f3f17a54ef4b76fb8e2f2a10';
 
 /** The directory the server image owns and where the matrix volume is mounted. */
 export const MATRIX_MOUNT_PATH = '/var/lib/morphogen';
@@ -53,6 +53,27 @@ const cpu = z
   .string()
   .regex(CPU, 'must be a CPU quantity such as 250m, 1 or 1.5');
 
+const imageRef = z.string().superRefine((ref, ctx) => {
+  const problem = imageProblem(ref, false);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: 'custom', message: problem });
+  }
+}).transform(normalizeImage);
+
+/**
+ * Drops the tag of a `repository:tag@digest` reference. Runtimes pull by
+ * the digest and ignore the tag, so keeping both only misleads reviewers.
+ */
+export function normalizeImage(ref: string): string {
+  const at = ref.indexOf('@');
+  if (at === -1) {
+    return ref;
+  }
+  const name = ref.slice(0, at);
+  const colon = name.indexOf(':', name.lastIndexOf('/') + 1);
+  return colon === -1 ? ref : `${name.slice(0, colon)}${ref.slice(at)}`;
+}
+
 const port = z.number().int().min(1).max(65535);
 const unprivilegedPort = z.number().int().min(1024, 'must be 1024 or above, because the pod runs without NET_BIND_SERVICE').max(65535);
 const positiveInt = z.number().int().positive();
@@ -80,7 +101,7 @@ const containerResources = (defaults: { cpuRequest: string; cpuLimit: string; me
     .prefault({})
     .describe('Requests and limits of the container.');
 
-const serverSchema = z
+const serverBase = z
   .strictObject({
     namespace: dnsLabel
       .optional()
@@ -90,12 +111,16 @@ const serverSchema = z
       .describe('MORPHOGEN_SERVER_ENV of this instance. Defaults to the environment profile.'),
     bindAddress: z
       .string()
+      .superRefine(checkBindAddress)
       .default('0.0.0.0:3000')
       .describe('MORPHOGEN_SERVER_BIND_ADDR. Must not be loopback, because the binary\'s own default 127.0.0.1:3000 is unreachable from outside the container.'),
     matrix: z
       .strictObject({
         file: z
           .string()
+          .refine((file) => file.startsWith(`${MATRIX_MOUNT_PATH}/`), {
+            error: (issue) => `"${String(issue.input)}" is outside ${MATRIX_MOUNT_PATH}, where the matrix volume is mounted; use ${MATRIX_MOUNT_PATH}/matrix.bin`,
+          })
           .default(`${MATRIX_MOUNT_PATH}/matrix.bin`)
           .describe(`MORPHOGEN_SERVER_MATRIX_FILE: path of the matrix snapshot, inside ${MATRIX_MOUNT_PATH} where the volume is mounted.`),
         claimName: dnsSubdomain.describe('Existing PersistentVolumeClaim that holds the matrix file.'),
@@ -136,7 +161,10 @@ const serverSchema = z
       })
       .prefault({})
       .describe('Requests and limits of the server container.'),
-  })
+  });
+
+const serverSchema = serverBase
+  .superRefine(checkServer)
   .describe('One morphogen-server instance.');
 
 const upstreamRpc = z
@@ -232,9 +260,9 @@ export const environmentSchema = z
     clusterDomain: dnsSubdomain.default('cluster.local').describe('Cluster DNS domain used in in-cluster URLs.'),
     images: z
       .strictObject({
-        server: z.string().describe('morphogen-server image; also runs the wait init containers, since it has sh and curl.'),
-        adapter: z.string().describe('morphogen-rpc-adapter image.'),
-        nginx: z.string().default(DEFAULT_NGINX_IMAGE).describe('nginx image for code-data and the forwarder sidecar.'),
+        server: imageRef.describe('morphogen-server image; also runs the wait init containers, since it has sh and curl.'),
+        adapter: imageRef.describe('morphogen-rpc-adapter image.'),
+        nginx: imageRef.default(DEFAULT_NGINX_IMAGE).describe('nginx image for code-data and the forwarder sidecar.'),
       })
       .describe('Image references, pinned as repository@sha256:<digest>.'),
     servers: z
@@ -278,12 +306,13 @@ function report(ctx: Context, path: (string | number)[], message: string, input?
 function checkCrossFieldRules(config: Config, ctx: Context): void {
   const prod = normalizeProfile(config.profile) === 'prod';
 
-  checkImage(ctx, ['images', 'server'], config.images.server, prod);
-  checkImage(ctx, ['images', 'adapter'], config.images.adapter, prod);
-  checkImage(ctx, ['images', 'nginx'], config.images.nginx, prod);
-
-  for (const id of ['a', 'b'] as const) {
-    checkServer(ctx, id, config.servers[id]);
+  if (prod) {
+    for (const field of ['server', 'adapter', 'nginx'] as const) {
+      const problem = imageProblem(config.images[field], true);
+      if (problem !== undefined) {
+        report(ctx, ['images', field], problem);
+      }
+    }
   }
 
   const a = config.servers.a;
@@ -305,7 +334,11 @@ function checkCrossFieldRules(config: Config, ctx: Context): void {
   }
 }
 
-function checkImage(ctx: Context, path: string[], ref: string, prod: boolean): void {
+/**
+ * Checks an image reference and returns the problem, if any. Only digests
+ * are immutable, so prod requires repository@sha256:<digest>.
+ */
+function imageProblem(ref: string, requireDigest: boolean): string | undefined {
   const at = ref.indexOf('@');
   const name = at === -1 ? ref : ref.slice(0, at);
   const digest = at === -1 ? undefined : ref.slice(at + 1);
@@ -314,43 +347,45 @@ function checkImage(ctx: Context, path: string[], ref: string, prod: boolean): v
   const tag = colon === -1 ? undefined : name.slice(colon + 1);
   const repository = colon === -1 ? name : name.slice(0, colon);
 
-  if (repository.length === 0) {
-    report(ctx, path, `"${ref}" has no repository; use repository@sha256:<64 hex digits>`, ref);
-    return;
+  if (!/^[a-z0-9]+([._/:-][a-z0-9]+)*$/.test(repository)) {
+    return `"${ref}" is not a valid image repository; use repository@sha256:<64 hex digits>`;
   }
   if (tag === 'latest') {
-    report(ctx, path, `"${ref}" uses the mutable tag "latest"; pin the image as ${repository}@sha256:<64 hex digits>`, ref);
-    return;
+    return `"${ref}" uses the mutable tag "latest"; pin the image as ${repository}@sha256:<64 hex digits>`;
   }
   if (digest !== undefined && !DIGEST.test(digest)) {
-    report(ctx, path, `"${ref}" has a malformed digest; a digest is sha256: followed by 64 lowercase hex digits`, ref);
-    return;
+    return `"${ref}" has a malformed digest; a digest is sha256: followed by 64 lowercase hex digits`;
   }
-  if (digest === undefined && prod) {
-    report(ctx, path, `"${ref}" is not pinned by digest, which prod requires; use ${repository}@sha256:<64 hex digits>`, ref);
+  if (digest === undefined && requireDigest) {
+    return `"${ref}" is not pinned by digest, which prod requires; use ${repository}@sha256:<64 hex digits>`;
+  }
+  return undefined;
+}
+
+function checkBindAddress(address: string, ctx: z.core.$RefinementCtx<string>): void {
+  const bind = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):([0-9]{1,5})$/.exec(address);
+  if (!bind || Number(bind[2]) < 1 || Number(bind[2]) > 65535) {
+    ctx.addIssue({ code: 'custom', message: `"${address}" is not a socket address; use 0.0.0.0:3000` });
+  } else if (/^(127\.|localhost$|\[::1\]$)/.test(bind[1])) {
+    ctx.addIssue({ code: 'custom', message: `"${address}" is loopback, so no other pod can reach the server; use 0.0.0.0:${bind[2]}` });
   }
 }
 
-function checkServer(ctx: Context, id: 'a' | 'b', server: ServerConfig): void {
-  const base = ['servers', id];
-
-  const bind = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):([0-9]{1,5})$/.exec(server.bindAddress);
-  if (!bind || Number(bind[2]) < 1 || Number(bind[2]) > 65535) {
-    report(ctx, [...base, 'bindAddress'], `"${server.bindAddress}" is not a socket address; use 0.0.0.0:3000`, server.bindAddress);
-  } else if (/^(127\.|localhost$|\[::1\]$)/.test(bind[1])) {
-    report(ctx, [...base, 'bindAddress'], `"${server.bindAddress}" is loopback, so no other pod can reach the server; use 0.0.0.0:${bind[2]}`, server.bindAddress);
-  }
-
-  if (!server.matrix.file.startsWith(`${MATRIX_MOUNT_PATH}/`)) {
-    report(ctx, [...base, 'matrix', 'file'], `"${server.matrix.file}" is outside ${MATRIX_MOUNT_PATH}, where the matrix volume is mounted; use ${MATRIX_MOUNT_PATH}/matrix.bin`, server.matrix.file);
-  }
-
+function checkServer(server: z.output<typeof serverBase>, ctx: z.core.$RefinementCtx<z.output<typeof serverBase>>): void {
   if (server.replicas > 1 && server.matrix.accessMode === 'ReadWriteOnce') {
-    report(ctx, [...base, 'replicas'], `${server.replicas} replicas cannot share a ReadWriteOnce claim; set matrix.accessMode to ReadOnlyMany (on a volume that supports it) or use 1 replica`, server.replicas);
+    ctx.addIssue({
+      code: 'custom',
+      path: ['replicas'],
+      message: `${server.replicas} replicas cannot share a ReadWriteOnce claim; set matrix.accessMode to ReadOnlyMany (on a volume that supports it) or use 1 replica`,
+    });
   }
 
   if (server.resources.memory !== undefined && parseBytes(server.resources.memory) < parseBytes(server.matrix.size)) {
-    report(ctx, [...base, 'resources', 'memory'], `"${server.resources.memory}" is below matrix.size (${server.matrix.size}); the server holds the whole matrix in memory and would be OOM-killed, so remove the field or raise it above the matrix size`, server.resources.memory);
+    ctx.addIssue({
+      code: 'custom',
+      path: ['resources', 'memory'],
+      message: `"${server.resources.memory}" is below matrix.size (${server.matrix.size}); the server holds the whole matrix in memory and would be OOM-killed, so remove the field or raise it above the matrix size`,
+    });
   }
 }
 

@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# Checks synthesized manifests against a real kube-apiserver on loopback.
+#
+# Usage: test/apiserver/run.sh DIR...
+#   Each DIR holds a kustomization.yaml (for example dist/dev).
+#
+# What it does:
+#   1. starts etcd and kube-apiserver, both on 127.0.0.1 only, on free ports,
+#      with every file (data, certificates, keys, logs) in a temporary folder;
+#   2. applies every CRD in the CRD folder for real and waits until each is
+#      Established;
+#   3. for each DIR: creates the namespaces that its objects use, labelled for
+#      the restricted Pod Security level (enforce, audit and warn), then runs
+#      `kubectl apply -k DIR --dry-run=server --validate=strict`.
+#      The DIR fails when that command fails or writes anything to stderr:
+#      every "Warning:" line (Pod Security, deprecated APIs, kustomize
+#      deprecations) counts as a failure.
+#   4. stops both servers on exit, whatever happened.
+#
+# Environment:
+#   MORPHOGEN_TOOLS_DIR  where build.sh put the binaries
+#                        (default $HOME/.cache/morphogen-k8s/tools)
+#   K8S_VERSION          kube-apiserver and kubectl release (default v1.37.2)
+#   ETCD_VERSION         etcd release (default v3.7.0)
+#   KUBECTL              a kubectl to use instead of kubectl-$K8S_VERSION
+#   MORPHOGEN_CRD_DIR    CRD folder (default: ../shared/crds beside the
+#                        repository, else /work/shared/crds)
+#   KEEP_TMP=1           keep the temporary folder (logs, kubeconfig)
+#   STARTUP_TIMEOUT      seconds to wait for /readyz (default 120)
+#
+# Exit status: 0 when every DIR passed, 1 when one failed, 2 on a setup error.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+if [ "$#" -eq 0 ]; then
+  echo "usage: $0 DIR..." >&2
+  exit 2
+fi
+
+tools_dir="${MORPHOGEN_TOOLS_DIR:-$HOME/.cache/morphogen-k8s/tools}"
+k8s_version="${K8S_VERSION:-v1.37.2}"
+etcd_version="${ETCD_VERSION:-v3.7.0}"
+startup_timeout="${STARTUP_TIMEOUT:-120}"
+
+if [ -n "${MORPHOGEN_CRD_DIR:-}" ]; then
+  crd_dir="$MORPHOGEN_CRD_DIR"
+elif [ -d "$repo/../shared/crds" ]; then
+  crd_dir="$(cd "$repo/../shared/crds" && pwd)"
+else
+  crd_dir="/work/shared/crds"
+fi
+
+apiserver_bin="$tools_dir/kube-apiserver-$k8s_version"
+etcd_bin="$tools_dir/etcd-$etcd_version"
+kubectl_bin="${KUBECTL:-$tools_dir/kubectl-$k8s_version}"
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+log() { echo "[run.sh] $*"; }
+die() { echo "[run.sh] error: $*" >&2; exit 2; }
+
+t_start="$(now)"
+
+# Build what is missing (build.sh reuses what is cached).
+if [ ! -x "$apiserver_bin" ] || [ ! -x "$etcd_bin" ] || [ ! -x "$kubectl_bin" ]; then
+  log "tools missing in $tools_dir, running build.sh $k8s_version"
+  ETCD_VERSION="$etcd_version" "$here/build.sh" "$k8s_version" || die "build.sh failed"
+fi
+for b in "$apiserver_bin" "$etcd_bin" "$kubectl_bin" ; do
+  [ -x "$b" ] || die "missing $b"
+done
+for c in openssl node awk; do
+  command -v "$c" >/dev/null || die "$c is not on PATH"
+done
+
+# Check the directories before anything starts.
+dirs=()
+for d in "$@"; do
+  [ -d "$d" ] || die "$d is not a directory"
+  [ -f "$d/kustomization.yaml" ] || [ -f "$d/kustomization.yml" ] || [ -f "$d/Kustomization" ] \
+    || die "$d has no kustomization.yaml"
+  dirs+=("$(cd "$d" && pwd)")
+done
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/morphogen-apiserver.XXXXXX")"
+etcd_pid=""
+apiserver_pid=""
+
+# stop PID NAME: SIGTERM, then SIGKILL after 15 seconds.
+stop() {
+  local pid="$1" name="$2" i
+  [ -n "$pid" ] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 150); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "[run.sh] $name (pid $pid) ignored SIGTERM, sending SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop "$apiserver_pid" kube-apiserver
+  stop "$etcd_pid" etcd
+  if [ "${KEEP_TMP:-0}" = "1" ]; then
+    echo "[run.sh] kept $work" >&2
+  else
+    rm -rf "$work"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# show_log FILE: the last lines of a server log, for a failed start.
+show_log() {
+  echo "----- last lines of $1 -----" >&2
+  tail -n 40 "$1" >&2 || true
+  echo "-----" >&2
+}
+
+# Three free TCP ports on 127.0.0.1. The sockets stay open until all three
+# are taken, so the ports differ; a port can still be taken by someone else
+# before the servers bind it, which shows as a failed start.
+read -r etcd_client_port etcd_peer_port apiserver_port < <(node -e '
+  const net = require("net");
+  const ports = [];
+  const servers = [];
+  const next = () => {
+    if (ports.length === 3) {
+      console.log(ports.join(" "));
+      servers.forEach((s) => s.close());
+      return;
+    }
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => { ports.push(s.address().port); servers.push(s); next(); });
+  };
+  next();
+')
+[ -n "$apiserver_port" ] || die "could not find free ports"
+
+# ---- etcd ----------------------------------------------------------------
+t0="$(now)"
+mkdir -p "$work/etcd"
+"$etcd_bin" \
+  --name=default \
+  --data-dir="$work/etcd" \
+  --listen-client-urls="http://127.0.0.1:$etcd_client_port" \
+  --advertise-client-urls="http://127.0.0.1:$etcd_client_port" \
+  --listen-peer-urls="http://127.0.0.1:$etcd_peer_port" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$etcd_peer_port" \
+  --initial-cluster="default=http://127.0.0.1:$etcd_peer_port" \
+  --initial-cluster-state=new \
+  --unsafe-no-fsync \
+  --log-level=warn \
+  >"$work/etcd.log" 2>&1 &
+etcd_pid=$!
+
+etcd_ready=0
+for _ in $(seq 1 300); do
+  kill -0 "$etcd_pid" 2>/dev/null || break
+  if (exec 3<>"/dev/tcp/127.0.0.1/$etcd_client_port") 2>/dev/null; then
+    etcd_ready=1
+    break
+  fi
+  sleep 0.1
+done
+if [ "$etcd_ready" != 1 ]; then
+  show_log "$work/etcd.log"
+  die "etcd did not start"
+fi
+log "etcd $etcd_version up on 127.0.0.1:$etcd_client_port in $(elapsed "$t0")s"
+
+# ---- credentials -----------------------------------------------------------
+mkdir -p "$work/certs"
+openssl genrsa -out "$work/sa.key" 2048 2>/dev/null
+openssl rsa -in "$work/sa.key" -pubout -out "$work/sa.pub" 2>/dev/null
+token="$(openssl rand -hex 24)"
+# token,user,uid,"groups": system:masters is bound to cluster-admin.
+printf '%s,morphogen-admin,morphogen-admin,"system:masters"\n' "$token" >"$work/tokens.csv"
+chmod 600 "$work/tokens.csv" "$work/sa.key"
+
+# ---- kube-apiserver -----------------------------------------------------------
+# --endpoint-reconciler-type=none: the reconciler would write 127.0.0.1 into
+#   the Endpoints of the "kubernetes" Service, which validation rejects for a
+#   loopback address; nothing here needs those endpoints.
+# --service-cluster-ip-range: needed to allocate ClusterIPs for Services in
+#   dry-run; no traffic is ever sent to that range.
+# Admission plugins keep their defaults. ServiceAccount admission stays on:
+#   it checks Pods only, and run.sh creates the "default" ServiceAccount in
+#   each namespace, as the controller manager would.
+t0="$(now)"
+"$apiserver_bin" \
+  --etcd-servers="http://127.0.0.1:$etcd_client_port" \
+  --bind-address=127.0.0.1 \
+  --advertise-address=127.0.0.1 \
+  --secure-port="$apiserver_port" \
+  --cert-dir="$work/certs" \
+  --token-auth-file="$work/tokens.csv" \
+  --authorization-mode=RBAC \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$work/sa.pub" \
+  --service-account-signing-key-file="$work/sa.key" \
+  --service-cluster-ip-range=10.96.0.0/16 \
+  --endpoint-reconciler-type=none \
+  --profiling=false \
+  >"$work/kube-apiserver.log" 2>&1 &
+apiserver_pid=$!
+
+kubeconfig="$work/kubeconfig"
+cat >"$kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: https://127.0.0.1:$apiserver_port
+    certificate-authority: $work/certs/apiserver.crt
+users:
+- name: admin
+  user:
+    token: $token
+contexts:
+- name: local
+  context:
+    cluster: local
+    user: admin
+    namespace: default
+current-context: local
+EOF
+chmod 600 "$kubeconfig"
+export KUBECONFIG="$kubeconfig"
+kc() { "$kubectl_bin" --kubeconfig="$kubeconfig" "$@"; }
+
+ready=0
+deadline=$(( $(date +%s) + startup_timeout ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  kill -0 "$apiserver_pid" 2>/dev/null || break
+  if [ -s "$work/certs/apiserver.crt" ] \
+    && [ "$(kc get --raw /readyz 2>/dev/null)" = "ok" ]; then
+    ready=1
+    break
+  fi
+  sleep 0.5
+done
+if [ "$ready" != 1 ]; then
+  show_log "$work/kube-apiserver.log"
+  die "kube-apiserver did not answer /readyz within ${startup_timeout}s"
+fi
+server_version="$(kc get --raw /version | awk -F'"' '/"gitVersion"/ { print $4 }')"
+log "kube-apiserver $server_version ready on https://127.0.0.1:$apiserver_port in $(elapsed "$t0")s"
+
+# ---- CRDs -------------------------------------------------------------------
+t0="$(now)"
+shopt -s nullglob
+crd_files=("$crd_dir"/*.yaml "$crd_dir"/*.yml)
+shopt -u nullglob
+if [ "${#crd_files[@]}" -eq 0 ]; then
+  log "no CRD files in $crd_dir"
+else
+  for f in "${crd_files[@]}"; do
+    # Server-side apply: some CRDs are larger than the 256 KiB that the
+    # last-applied-configuration annotation of a client-side apply allows.
+    names="$(kc apply --server-side --field-manager=morphogen-test -f "$f" -o name)" \
+      || die "could not apply CRD file $f"
+    for n in $names; do
+      case "$n" in
+        customresourcedefinition*) ;;
+        *) die "$f holds $n, which is not a CRD" ;;
+      esac
+      kc wait --for=condition=Established --timeout=60s "$n" >/dev/null \
+        || die "$n did not become Established"
+      log "CRD ${n#*/} Established"
+    done
+  done
+  log "CRDs from $crd_dir applied in $(elapsed "$t0")s"
+fi
+
+# ---- namespaces ------------------------------------------------------------
+# ensure_namespace NAME: create (or update) NAME through client-side apply,
+# so that a namespace used by several DIRs is updated without warnings,
+# with the restricted Pod Security labels and a "default" ServiceAccount.
+ensure_namespace() {
+  local ns="$1"
+  kc apply -f - >/dev/null <<EOF || return 1
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: $ns
+EOF
+  kc label --overwrite namespace "$ns" \
+    pod-security.kubernetes.io/enforce=restricted \
+    pod-security.kubernetes.io/enforce-version=latest \
+    pod-security.kubernetes.io/audit=restricted \
+    pod-security.kubernetes.io/audit-version=latest \
+    pod-security.kubernetes.io/warn=restricted \
+    pod-security.kubernetes.io/warn-version=latest >/dev/null || return 1
+  if ! kc -n "$ns" get serviceaccount default >/dev/null 2>&1; then
+    kc -n "$ns" create serviceaccount default >/dev/null || return 1
+  fi
+}
+
+# ---- each DIR --------------------------------------------------------------
+pass=0
+fail=0
+summary=()
+for dir in "${dirs[@]}"; do
+  t0="$(now)"
+  name="${dir#"$repo"/}"
+  out="$work/out.$(( pass + fail ))"
+  mkdir -p "$out"
+  log "=== $name"
+  ok=1
+
+  # 1. Render the kustomization with kubectl's own kustomize.
+  if ! kc kustomize "$dir" >"$out/rendered.yaml" 2>"$out/kustomize.err"; then
+    sed 's/^/    /' "$out/kustomize.err"
+    log "kustomize build failed"
+    ok=0
+  elif [ -s "$out/kustomize.err" ]; then
+    sed 's/^/    /' "$out/kustomize.err"
+    log "kustomize build wrote to stderr (counted as a failure)"
+    ok=0
+  fi
+
+  # 2. List kind, namespace and name of every object. kubectl parses the YAML
+  #    and maps kinds through the server (the CRDs are in by now).
+  if [ "$ok" = 1 ]; then
+    if ! kc create --dry-run=client -f "$out/rendered.yaml" \
+        -o custom-columns='KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name' \
+        --no-headers >"$out/objects.txt" 2>"$out/objects.err"; then
+      sed 's/^/    /' "$out/objects.err"
+      log "could not read the objects"
+      ok=0
+    fi
+  fi
+
+  if [ "$ok" = 1 ]; then
+    # Namespaces: those that objects name, those that the DIR defines, and
+    # "default", where kubectl puts a namespaced object that names none.
+    namespaces="$(awk '
+      $1 == "Namespace" { print $3; next }
+      $2 != "<none>" { print $2 }
+      END { print "default" }' "$out/objects.txt" | sort -u)"
+    defined="$(awk '$1 == "Namespace" { print $3 }' "$out/objects.txt" | sort -u)"
+    for ns in $namespaces; do
+      if ! ensure_namespace "$ns"; then
+        log "could not create namespace $ns"
+        ok=0
+      fi
+    done
+    log "namespaces: $(echo $namespaces) (defined in DIR: $(echo ${defined:-none}))"
+  fi
+
+  # 3. The check itself.
+  if [ "$ok" = 1 ]; then
+    set +e
+    kc apply -k "$dir" --dry-run=server --validate=strict >"$out/apply.out" 2>"$out/apply.err"
+    rc=$?
+    set -e
+    sed 's/^/    /' "$out/apply.out"
+    if [ -s "$out/apply.err" ]; then
+      echo "    stderr:"
+      sed 's/^/    | /' "$out/apply.err"
+    fi
+    warnings="$(grep -c -i 'warning' "$out/apply.err" || true)"
+    objects="$(grep -c '(server dry run)' "$out/apply.out" || true)"
+    if [ "$rc" -ne 0 ]; then
+      log "kubectl apply exited $rc"
+      ok=0
+    fi
+    if [ "$warnings" -gt 0 ]; then
+      log "$warnings warning line(s)"
+      ok=0
+    elif [ -s "$out/apply.err" ]; then
+      log "kubectl wrote to stderr"
+      ok=0
+    fi
+  fi
+
+  secs="$(elapsed "$t0")"
+  if [ "$ok" = 1 ]; then
+    pass=$(( pass + 1 ))
+    summary+=("PASS  $name  ${objects} objects  ${secs}s")
+    log "PASS $name (${objects} objects, ${secs}s)"
+  else
+    fail=$(( fail + 1 ))
+    summary+=("FAIL  $name  ${secs}s")
+    log "FAIL $name (${secs}s)"
+  fi
+done
+
+echo
+echo "apiserver check: kube-apiserver $server_version, etcd $etcd_version, kubectl $("$kubectl_bin" version --client 2>/dev/null | awk '/Client Version/ { print $3 }')"
+for line in "${summary[@]}"; do
+  echo "  $line"
+done
+echo "total $(elapsed "$t_start")s"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] || exit 1
