@@ -262,7 +262,7 @@ export const environmentSchema = z
       .strictObject({
         server: imageRef.describe('morphogen-server image; also runs the wait init containers, since it has sh and curl.'),
         adapter: imageRef.describe('morphogen-rpc-adapter image.'),
-        nginx: imageRef.default(DEFAULT_NGINX_IMAGE).describe('nginx image for code-data and the forwarder sidecar.'),
+        nginx: imageRef.default(DEFAULT_NGINX_IMAGE).describe('nginx image for code-data and the forwarder sidecar. Defaults to nginx:1.27-alpine pinned by digest.'),
       })
       .describe('Image references, pinned as repository@sha256:<digest>.'),
     servers: z
