@@ -1,7 +1,9 @@
-import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from './config/load';
+import { readFileSync, readdirSync } from 'node:fs';
+import { ConfigError, loadConfigFile, parseConfigFrom, readConfigFile } from './config/load';
+import { migrateEnvFile } from './config/migrate';
+import { secretVariableProblems } from './config/secrets';
 import { EnvironmentConfig } from './config/schema';
 import { renderEnvironment } from './output/render';
 import { writeEnvironment } from './output/write';
@@ -11,14 +13,16 @@ export const EXIT_INVALID_INPUT = 2;
 /** Exit status for a failure of the tool itself. */
 export const EXIT_INTERNAL_ERROR = 1;
 
-const USAGE = `Usage: npm run synth -- [--config FILE]... [--out DIR]
+const USAGE = `Usage: npm run synth -- [--config FILE]... [--env-file FILE] [--out DIR]
 
 Synthesizes Kubernetes manifests for Morphogen environments into DIR/<name>/.
 
-  --config FILE  environment file to synthesize (repeatable); default: every
-                 config/*.yaml
-  --out DIR      output folder; default: dist
-  --help         print this text
+  --config FILE    environment file to synthesize (repeatable); default: every
+                   config/*.yaml
+  --env-file FILE  operator env file of the compose bundle to migrate; applied
+                   over one --config file, or over built-in defaults
+  --out DIR        output folder; default: dist
+  --help           print this text
 
 Operator variables of the compose bundle (MORPHOGEN_SERVER_IMAGE, ...)
 override the files; see README.md.`;
@@ -54,6 +58,7 @@ export function runSynth(argv: string[], env: Record<string, string | undefined>
       args: argv,
       options: {
         config: { type: 'string', multiple: true },
+        'env-file': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -70,24 +75,62 @@ export function runSynth(argv: string[], env: Record<string, string | undefined>
     return 0;
   }
 
-  const files = args.values.config ?? configFilesIn(resolve(cwd, 'config'));
-  if (files.length === 0) {
-    io.err('error: no environment files found in config/; pass --config FILE');
+  const secretProblems = secretVariableProblems(env, () => 'environment');
+  if (secretProblems.length > 0) {
+    for (const problem of secretProblems) {
+      io.err(problem);
+    }
+    io.err('error: secret values in the environment; nothing was written');
     return EXIT_INVALID_INPUT;
   }
 
   const configs: EnvironmentConfig[] = [];
   const problems: string[] = [];
-  for (const file of files) {
+  const collect = (load: () => EnvironmentConfig) => {
     try {
-      configs.push(loadConfigFile(resolve(cwd, file), env));
+      configs.push(load());
     } catch (error) {
       if (!(error instanceof ConfigError)) {
         throw error;
       }
       problems.push(...error.problems);
     }
+  };
+
+  const envFile = args.values['env-file'];
+  if (envFile !== undefined) {
+    if ((args.values.config?.length ?? 0) > 1) {
+      io.err('error: --env-file applies to one environment; pass at most one --config');
+      return EXIT_INVALID_INPUT;
+    }
+    collect(() => {
+      const path = resolve(cwd, envFile);
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (error) {
+        throw new ConfigError([`${envFile}: cannot read the env file (${(error as NodeJS.ErrnoException).code ?? 'unknown error'}); check the path given to --env-file`]);
+      }
+      const base = args.values.config?.[0];
+      const migration = migrateEnvFile(text, envFile, base === undefined ? undefined : readConfigFile(resolve(cwd, base)));
+      for (const notice of migration.notices) {
+        io.err(`note: ${notice}`);
+      }
+      // Variables set in the environment win over the file, as in compose.
+      const overrides = { ...migration.overrides, ...Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== '')) };
+      return parseConfigFrom(base ?? envFile, migration.raw, overrides);
+    });
+  } else {
+    const files = args.values.config ?? configFilesIn(resolve(cwd, 'config'));
+    if (files.length === 0) {
+      io.err('error: no environment files found in config/; pass --config FILE');
+      return EXIT_INVALID_INPUT;
+    }
+    for (const file of files) {
+      collect(() => loadConfigFile(resolve(cwd, file), env));
+    }
   }
+
   const names = configs.map((config) => config.name);
   const duplicate = names.find((name, index) => names.indexOf(name) !== index);
   if (duplicate !== undefined) {

@@ -114,10 +114,29 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string[] {
   }
 
   if (issue.code === 'invalid_union') {
-    return [`${path}: must be one of the documented forms (see config/schema.json)`];
+    return [`${path}: must be exactly one of the documented forms, for example { secretKeyRef: { name, key } } or { url }; see config/schema.json`];
   }
 
-  return [`${path}: ${issue.message}`];
+  return [`${path}: ${issue.message}${describeInput(issue)}`];
+}
+
+/**
+ * Shows the rejected value after a message that does not quote it already.
+ * Values under upstreamRpc are left out, because provider URLs embed API
+ * keys.
+ */
+function describeInput(issue: z.core.$ZodIssue): string {
+  const input = issue.input;
+  if (issue.code === 'custom' || issue.path.includes('upstreamRpc')) {
+    return '';
+  }
+  if (typeof input === 'string' || typeof input === 'number' || typeof input === 'boolean') {
+    return ` (got ${JSON.stringify(input)})`;
+  }
+  if (Array.isArray(input)) {
+    return ' (got a list)';
+  }
+  return '';
 }
 
 /** The keys the schema accepts at a path, for typo suggestions. */
@@ -188,7 +207,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
   }
   problems.push(...applyOverrides(copy, env));
 
-  const result = environmentSchema.safeParse(copy);
+  const result = environmentSchema.safeParse(copy, { reportInput: true });
   if (!result.success) {
     for (const issue of result.error.issues) {
       problems.push(...formatIssue(issue, copy));
@@ -200,8 +219,8 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
   return deepFreeze(result.data as EnvironmentConfig);
 }
 
-/** Reads, overrides and validates one configuration file. */
-export function loadConfigFile(file: string, env: Record<string, string | undefined> = {}): EnvironmentConfig {
+/** Reads one configuration file into a raw object, reporting YAML errors with their line. */
+export function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -216,15 +235,24 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
     const line = first.linePos?.[0].line ?? 0;
     throw new ConfigError([`${file}:${line}: invalid YAML: ${first.message.split('\n')[0]}`]);
   }
+  return (document.toJS() ?? {}) as Record<string, unknown>;
+}
 
+/** Validates a raw configuration, prefixing every problem with where it came from. */
+export function parseConfigFrom(source: string, raw: unknown, env: Record<string, string | undefined>): EnvironmentConfig {
   try {
-    return parseConfig(document.toJS(), env);
+    return parseConfig(raw, env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      throw new ConfigError(error.problems.map((problem) => `${file}: ${problem}`));
+      throw new ConfigError(error.problems.map((problem) => `${source}: ${problem}`));
     }
     throw error;
   }
+}
+
+/** Reads, overrides and validates one configuration file. */
+export function loadConfigFile(file: string, env: Record<string, string | undefined> = {}): EnvironmentConfig {
+  return parseConfigFrom(file, readConfigFile(file), env);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -308,9 +308,10 @@ function checkCrossFieldRules(config: Config, ctx: Context): void {
 
   if (prod) {
     for (const field of ['server', 'adapter', 'nginx'] as const) {
-      const problem = imageProblem(config.images[field], true);
-      if (problem !== undefined) {
-        report(ctx, ['images', field], problem);
+      const ref = config.images[field];
+      // Syntax problems were reported on the field itself.
+      if (imageProblem(ref, false) === undefined && imageProblem(ref, true) !== undefined) {
+        report(ctx, ['images', field], imageProblem(ref, true)!);
       }
     }
   }
