@@ -9,7 +9,6 @@ import {
   PRG_KEY_VARIABLES,
   RandomSource,
   checkPrgKeys,
-  checkSecretTargets,
   generatePrgKeys,
   prgSecretTargets,
   secretCommands,
@@ -21,9 +20,11 @@ const USAGE = `Usage: npm run keys -- generate [--config FILE] [--format command
 
 generate  creates new random page PRG keys for servers A and B and prints
           them to stdout; it writes no file.
-  --config FILE    environment file that names the Secrets and namespaces;
-                   default: morphogen-server-a-prg-keys and
-                   morphogen-server-b-prg-keys in namespace morphogen
+  --config FILE    environment file that names the Secrets, and whose
+                   server namespaces receive them; without it:
+                   morphogen-server-a-prg-keys and
+                   morphogen-server-b-prg-keys in namespace morphogen,
+                   which is not where a prod environment runs its servers
   --format FORMAT  commands: one \`kubectl create secret generic\` per server
                    (default); manifests: a YAML stream of two Secrets, for
                    example to pipe into kubeseal
@@ -32,6 +33,8 @@ check     validates the four PRG keys of an operator env file
           (MORPHOGEN_SERVER_{A,B}_PAGE_PRG_KEY_{0,1}) by the servers' prod
           rules, without printing any key.
   --env-file FILE  the env file to check
+
+  --help           print this text
 
 When piping stdout, run \`npm run --silent keys -- ...\`, because npm
 otherwise prints its own header lines to stdout. Some kubeseal releases seal
@@ -102,15 +105,10 @@ function runGenerate(argv: string[], io: Io, options: KeysOptions): number {
       return reportProblems(error.problems, `${error.problems.length} configuration problem(s); no keys were generated`, io);
     }
   }
-  const targetProblems = checkSecretTargets(targets);
-  if (targetProblems.length > 0) {
-    return reportProblems(targetProblems, `${targetProblems.length} configuration problem(s); no keys were generated`, io);
-  }
-
   const keys = generatePrgKeys(options.random);
   if (format === 'commands') {
     secretCommands(keys, targets).forEach((command) => io.out(command));
-    io.err('note: these commands contain new secret PRG keys; run them once, keep them out of files and shell history, and never commit them');
+    io.err('note: these commands contain new secret PRG keys; pipe them into sh (npm run --silent keys -- generate | sh) rather than pasting them, so the keys stay out of shell history, and never save or commit them');
   } else {
     io.out(secretManifests(keys, targets).trimEnd());
     io.err('note: these Secret manifests contain new secret PRG keys in plain text; seal or apply them straight from the pipe and never commit them');

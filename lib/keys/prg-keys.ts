@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Document, Scalar } from 'yaml';
-import { EnvironmentConfig } from '../config/schema';
+import { EnvironmentConfig, serverNamespace } from '../config/schema';
 
 /** Size of one page PRG key; the servers read it as 32 hex characters. */
 export const PRG_KEY_BYTES = 16;
@@ -18,7 +18,7 @@ export interface PrgKeyPair {
 /** Page PRG keys of servers A and B. */
 export type PrgKeys = Readonly<Record<ServerId, PrgKeyPair>>;
 
-/** The Secret that holds one server's PRG keys, and the names of its two keys. */
+/** The Secret that contains one server's PRG keys, and the names of its two keys. */
 export interface PrgSecretTarget {
   readonly secretName: string;
   readonly namespace: string;
@@ -28,7 +28,7 @@ export interface PrgSecretTarget {
 
 export type PrgSecretTargets = Readonly<Record<ServerId, PrgSecretTarget>>;
 
-/** Secrets used when no configuration file is given; they match config/example.yaml. */
+/** Secrets used when no configuration file is given: both in namespace morphogen, named as in config/example.yaml. */
 export const DEFAULT_PRG_SECRET_TARGETS: PrgSecretTargets = {
   a: { secretName: 'morphogen-server-a-prg-keys', namespace: 'morphogen', key0: 'page-prg-key-0', key1: 'page-prg-key-1' },
   b: { secretName: 'morphogen-server-b-prg-keys', namespace: 'morphogen', key0: 'page-prg-key-0', key1: 'page-prg-key-1' },
@@ -41,7 +41,7 @@ export interface PrgKeyVariable {
   readonly slot: keyof PrgKeyPair;
 }
 
-/** The four PRG key variables of an operator env file; each server reads its pair as MORPHOGEN_SERVER_PAGE_PRG_KEY_0 and _1. */
+/** The four PRG key variables of an operator env file. Each server reads its pair as MORPHOGEN_SERVER_PAGE_PRG_KEY_0 and _1. */
 export const PRG_KEY_VARIABLES: readonly PrgKeyVariable[] = [
   { name: 'MORPHOGEN_SERVER_A_PAGE_PRG_KEY_0', server: 'a', slot: 'key0' },
   { name: 'MORPHOGEN_SERVER_A_PAGE_PRG_KEY_1', server: 'a', slot: 'key1' },
@@ -52,7 +52,10 @@ export const PRG_KEY_VARIABLES: readonly PrgKeyVariable[] = [
 /** A source of random bytes with the signature of node:crypto's randomBytes. */
 export type RandomSource = (size: number) => Buffer;
 
-/** Attempts before generatePrgKeys blames the random source; one retry is already a 2^-120 event with a CSPRNG. */
+/**
+ * Attempts before generatePrgKeys gives up on the random source. With a
+ * working CSPRNG, even one retry has a probability of about 2^-125.
+ */
 const MAX_GENERATE_ATTEMPTS = 10;
 
 /**
@@ -82,24 +85,13 @@ export function prgKeyEnv(keys: PrgKeys): Record<string, string> {
   return Object.fromEntries(PRG_KEY_VARIABLES.map((variable) => [variable.name, keys[variable.server][variable.slot]]));
 }
 
-/** Reads the Secret names, keys and namespaces of both servers from a configuration. */
+/** Reads the Secret names and keys of both servers from a configuration, in the namespaces the servers run in. */
 export function prgSecretTargets(config: EnvironmentConfig): PrgSecretTargets {
   const target = (server: ServerId): PrgSecretTarget => {
-    const { namespace, prgKeys } = config.servers[server];
-    return { secretName: prgKeys.secretName, namespace: namespace ?? config.namespace, key0: prgKeys.key0, key1: prgKeys.key1 };
+    const { prgKeys } = config.servers[server];
+    return { secretName: prgKeys.secretName, namespace: serverNamespace(config, server), key0: prgKeys.key0, key1: prgKeys.key1 };
   };
   return { a: target('a'), b: target('b') };
-}
-
-/**
- * Returns a problem for each server whose two PRG keys would come from the
- * same Secret key. The schema accepts that, but the server would then read
- * one value for both of its keys.
- */
-export function checkSecretTargets(targets: PrgSecretTargets): string[] {
-  return (['a', 'b'] as const)
-    .filter((server) => targets[server].key0 === targets[server].key1)
-    .map((server) => `servers.${server}.prgKeys: key0 and key1 are both "${targets[server].key0}", so the server would read one value for both PRG keys; give them different names`);
 }
 
 type KeyForm = { kind: 'missing' | 'empty' | 'not-hex' | 'wrong-length' } | { kind: 'hex'; hex: string };
@@ -177,7 +169,7 @@ export function checkPrgKeys(env: Record<string, string>, lines: Record<string, 
       const second = usable[later].variable;
       const rule = first.server === second.server
         ? 'the two keys of one server must differ'
-        : 'servers A and B must not share a key, because PIR privacy relies on their keys being independent';
+        : 'servers A and B must not share a key, because PIR privacy needs separate keys for each server';
       problems.push(`${where(second.name)}${second.name} equals ${named(first.name)}; ${rule}, so replace one of them with a new random key`);
     }
   }
@@ -214,8 +206,8 @@ export function secretManifests(keys: PrgKeys, targets: PrgSecretTargets = DEFAU
       type: 'Opaque',
       stringData: { [target.key0]: keys[server].key0, [target.key1]: keys[server].key1 },
     });
-    // Go tools such as kubectl and kubeseal parse YAML 1.1, which reads a
-    // plain hex string like 0b0110... as a binary integer.
+    // kubectl accepts YAML 1.1 number forms such as the octal 0755, under
+    // which a plain hex string like 0b0110... would read as a binary integer.
     for (const key of [target.key0, target.key1]) {
       (document.getIn(['stringData', key], true) as Scalar).type = Scalar.QUOTE_DOUBLE;
     }
