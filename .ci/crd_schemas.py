@@ -9,8 +9,8 @@ layout matched by the kubeconform schema location template
     OUTPUT_DIR/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json
 
 The schemas are made "strict": every object node that lists its properties
-and says nothing about extra keys gets additionalProperties: false, unless it
-carries x-kubernetes-preserve-unknown-fields. CRD schemas hold no $ref, so the
+and sets no additionalProperties gets additionalProperties: false, unless it
+carries x-kubernetes-preserve-unknown-fields. CRD schemas contain no $ref, so the
 output is stand-alone as it is. Needs PyYAML.
 """
 
@@ -108,7 +108,10 @@ def main(argv):
                 print(f"  {group}/{version} {kind} -> {os.path.relpath(target, out_dir)}")
                 written += 1
     if written == 0:
-        sys.stderr.write("crd_schemas.py: no CustomResourceDefinition with a schema found\n")
+        sys.stderr.write(
+            "crd_schemas.py: no CustomResourceDefinition with an openAPIV3Schema found in "
+            + " ".join(argv[2:]) + "\n"
+        )
         return 1
     return 0
 

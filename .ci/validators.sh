@@ -11,7 +11,8 @@
 # The exit status is non-zero when any validator reports anything.
 #
 # The tools are installed on first use into a cache outside the repository,
-# one folder per tool version, so later runs only validate:
+# one folder per tool version. Later runs find them there and only validate.
+# Environment variables:
 #   MORPHOGEN_TOOLS_DIR   cache folder (default ~/.cache/morphogen-k8s/tools)
 #   MORPHOGEN_CRD_DIR     CRD YAML files to build kubeconform schemas from
 #                         (default: ../shared/crds next to the repository)
@@ -34,13 +35,16 @@ set -euo pipefail
 # ---- pinned versions ---------------------------------------------------------
 KUBECONFORM_MODULE=github.com/yannh/kubeconform/cmd/kubeconform
 KUBECONFORM_VERSION=v0.8.0
-# kube-linter's go.mod names golang.stackrox.io/kube-linter; both spellings are
+# kube-linter's go.mod names golang.stackrox.io/kube-linter. Both spellings are
 # tried in this order.
+# NOTE: the kube-linter and Polaris pins, kube-linter.yaml and polaris.yaml have
+# not been run yet, because the Go proxy used here rejects both modules (403).
 KUBE_LINTER_MODULES=(golang.stackrox.io/kube-linter/cmd/kube-linter
                      github.com/stackrox/kube-linter/cmd/kube-linter)
 KUBE_LINTER_VERSION=v0.8.1
-# Polaris tags have no "v" prefix and its go.mod has no /vN suffix, so the tag
-# is given as a revision query and Go turns it into a pseudo-version.
+# Polaris release tags have no "v" prefix (4.0.2, 8.5.0) and its go.mod has no
+# /vN suffix, so the tag is given as a revision query, which Go resolves to a
+# pseudo-version.
 POLARIS_MODULE=github.com/fairwindsops/polaris
 POLARIS_VERSION=10.1.8
 CHECKOV_VERSION=3.3.30
@@ -67,12 +71,12 @@ for arg in "$@"; do
   case $arg in
     --install-only) INSTALL_ONLY=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "validators.sh: unknown option $arg" >&2; exit 2 ;;
+    -*) echo "validators.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
     *) DIRS+=("$arg") ;;
   esac
 done
 
-# Go downloads land in the cache folder too; -modcacherw keeps them deletable.
+# Go downloads land in the cache folder too. -modcacherw keeps them deletable.
 export GOMODCACHE=$TOOLS_DIR/go/mod
 export GOFLAGS="${GOFLAGS:-} -modcacherw"
 # Checkov: no calls to the vendor platform, no update check.
@@ -154,6 +158,7 @@ k8s_schemas() {
   local base=$TOOLS_DIR/schemas/k8s-$SCHEMA_GENERATOR-$SCHEMA_GENERATOR_VERSION
   local gen=${TOOL_BIN[$SCHEMA_GENERATOR]:-}
   local version todo=()
+
   for version in "${K8S_SCHEMA_VERSIONS[@]}"; do
     [[ -f $base/$version-standalone-strict/.complete ]] || todo+=("$version")
   done
@@ -165,6 +170,7 @@ k8s_schemas() {
     TOOL_MISSING[k8s-schemas]="no schema generator ($SCHEMA_GENERATOR could not be installed)"
     return 1
   fi
+
   local start=$SECONDS pids=() failed=0 i
   mkdir -p "$base"
   for version in "${todo[@]}"; do
@@ -174,18 +180,20 @@ k8s_schemas() {
       work=$base/$version-standalone-strict.partial
       rm -rf "$work"
       mkdir -p "$work"
-      # Only the swagger.json of the module is used; the source tree is
-      # removed again afterwards.
+      # Only the swagger.json of the module is used. The source tree and the
+      # module zip are removed again afterwards.
       info=$(cd "$work" && go mod download -json "k8s.io/kubernetes@$version" 2>>"$log")
       src=$(printf '%s' "$info" | "$gen_python" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
       swagger=$src/api/openapi-spec/swagger.json
       cp "$swagger" "$work/swagger.json"
       chmod -R u+w "$src" && rm -rf "$src"
       rm -f "$GOMODCACHE/cache/download/k8s.io/kubernetes/@v/$version".*
+
       # The generator resolves $refs relative to its working directory, so it
       # runs from $work with a relative output folder.
       (cd "$work" && "$gen" --expanded --kubernetes --stand-alone --strict \
           -o out swagger.json) >>"$log" 2>&1
+
       for must in deployment-apps-v1 service-v1 networkpolicy-networking-v1 poddisruptionbudget-policy-v1; do
         [[ -s $work/out/$must.json ]] || { echo "missing $must.json" >>"$log"; exit 1; }
       done
@@ -196,6 +204,7 @@ k8s_schemas() {
     ) &
     pids+=($!)
   done
+
   say "generating Kubernetes schemas for ${todo[*]} (in parallel)"
   for i in "${!pids[@]}"; do
     if ! wait "${pids[$i]}"; then
@@ -240,9 +249,9 @@ crd_schemas() {
   TOOL_BIN[crd-schemas]=$base
 }
 
-# Polaris loads its checks from files embedded at build time; a binary built
-# without them would pass everything. Audit one bare Deployment and expect it
-# to be flagged.
+# Polaris loads its checks from files embedded at build time, and a binary
+# built without them could report nothing. So audit one bare Deployment and
+# expect it to be flagged.
 polaris_selftest() {
   local bin=$1 tmp
   tmp=$(mktemp -d)
@@ -268,7 +277,7 @@ install_all() {
   go_install kube-linter "$KUBE_LINTER_VERSION" kube-linter "${KUBE_LINTER_MODULES[@]}" || true
   if go_install polaris "$POLARIS_VERSION" polaris "$POLARIS_MODULE"; then
     if ! polaris_selftest "${TOOL_BIN[polaris]}"; then
-      TOOL_MISSING[polaris]="built, but it flagged nothing on a bare Deployment (embedded checks missing?)"
+      TOOL_MISSING[polaris]="built, but its self-test audit of a bare Deployment did not report livenessProbeMissing (embedded checks missing, or the audit itself failed)"
       unset 'TOOL_BIN[polaris]'
     fi
   fi
@@ -357,7 +366,7 @@ run_tool() {
     say "-- $label: ok"
   else
     say "-- $label: FAILED (exit $rc)"
-    sed -e "s|$stage/|$dir/|g" -e 's/^/   /' "$out"
+    sed -e "s|$stage|$dir|g" -e 's/^/   /' "$out"
     FAILURES+=("$label")
   fi
   # kubeconform's summary line is worth keeping even on success.
@@ -378,7 +387,7 @@ for dir in "${DIRS[@]}"; do
   index=$((index + 1))
   stage=$STAGE_ROOT/$index-$name
   mkdir -p "$stage"
-  # Copy the manifests (same relative paths) so that every tool sees the same
+  # Copy the manifests (same relative paths) so that every tool reads the same
   # set and none of them picks up the kustomize file.
   mapfile -t files < <(find "$dir" -type f \( -name '*.yaml' -o -name '*.yml' \) \
       ! -name kustomization.yaml ! -name kustomization.yml | sort)
@@ -424,12 +433,10 @@ for dir in "${DIRS[@]}"; do
   fi
 
   if [[ -n ${TOOL_BIN[checkov]:-} ]]; then
-    # CKV_K8S_35 ("prefer secrets as files over environment variables") is
-    # Checkov's form of kube-linter's read-secret-from-env-var: the binaries
-    # read their secrets from secretKeyRef env vars by design, so it is off
-    # for every object, like read-secret-from-env-var in kube-linter.yaml.
+    # Checks that do not fit an object are skipped by checkov.io/skip
+    # annotations on that object, each with its reason.
     run_tool "checkov $name" "${TOOL_BIN[checkov]}" --framework kubernetes -d "$stage" \
-      --compact --quiet --skip-download --skip-check CKV_K8S_35
+      --compact --quiet --skip-download
   else
     say "-- checkov: SKIPPED (not available, see above)"
   fi

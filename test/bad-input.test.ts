@@ -39,7 +39,11 @@ const cases: Case[] = [
   { name: 'missing dictionary URL without code-data', path: 'adapter.dictUrl', patch: (i) => delete i.adapter.dictUrl },
   { name: 'code-data without claim', path: 'codeData.claimName', patch: (i) => (i.codeData = { enabled: true }) },
   // Keys
-  { name: 'A and B share a PRG key Secret', path: 'servers.b.prgKeys.secretName', patch: (i) => (i.servers.b.prgKeys.secretName = 'prg-a') },
+  { name: 'A and B share a PRG key Secret', path: 'servers.b.prgKeys.secretName', patch: (i) => { i.isolation = { separateNamespaces: false }; i.servers.b.prgKeys.secretName = 'prg-a'; } },
+  { name: 'A and B forced into one namespace', path: 'servers.b.namespace', patch: (i) => { i.isolation = { separateNamespaces: true }; i.servers.a.namespace = 'pir'; i.servers.b.namespace = 'pir'; } },
+  { name: 'derived server namespace too long', path: 'servers.a.namespace', patch: (i) => (i.namespace = 'n'.repeat(60)) },
+  { name: 'egress rule without ports', path: 'adapter.egress.0.ports', patch: (i) => (i.adapter.egress = [{ cidr: '0.0.0.0/0', ports: [] }]) },
+  { name: 'client with cidr and selectors', path: 'adapter.clients.0', patch: (i) => (i.adapter.clients = [{ cidr: '10.0.0.0/8', podLabels: { app: 'x' } }]) },
   { name: 'PRG key name with a slash', path: 'servers.a.prgKeys.key0', patch: (i) => (i.servers.a.prgKeys.key0 = 'keys/0') },
   { name: 'Secret name with uppercase', path: 'servers.a.prgKeys.secretName', patch: (i) => (i.servers.a.prgKeys.secretName = 'PRG-A') },
   { name: 'PRG key in the environment', path: 'MORPHOGEN_SERVER_A_PAGE_PRG_KEY_0', env: { MORPHOGEN_SERVER_A_PAGE_PRG_KEY_0: KEY_VALUE } },

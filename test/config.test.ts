@@ -102,11 +102,20 @@ describe('environment overrides', () => {
 
 describe('configuration errors', () => {
   test('A and B cannot share a PRG key Secret', () => {
-    const problems = problemsOf(() => parseConfig(minimalInput((input) => (input.servers.b.prgKeys.secretName = 'prg-a'))));
+    const problems = problemsOf(() => parseConfig(minimalInput((input) => {
+      input.isolation = { separateNamespaces: false };
+      input.servers.b.prgKeys.secretName = 'prg-a';
+    })));
 
     expect(problems).toEqual([
       'servers.b.prgKeys.secretName: must differ from servers.a.prgKeys.secretName ("prg-a"); A and B need separate PRG keys for PIR privacy',
     ]);
+  });
+
+  test('A and B may reuse a Secret name in separate namespaces', () => {
+    const config = parseConfig(minimalInput((input) => (input.servers.b.prgKeys.secretName = 'prg-a')));
+
+    expect(config.servers.b.prgKeys.secretName).toBe('prg-a');
   });
 
   test('loopback bind address is rejected', () => {

@@ -45,8 +45,14 @@ describe.each(environments)('manifests of %s', (_name, manifests) => {
   });
 
   test('carry the app.kubernetes.io labels', () => {
-    for (const manifest of manifests.filter((m) => m.kind !== 'Namespace')) {
-      expect(Object.keys(manifest.metadata.labels ?? {}).sort()).toEqual([...LABEL_KEYS].sort());
+    // Namespaces and their default deny belong to no single image, so
+    // they carry every label but version.
+    for (const manifest of manifests) {
+      const shared = manifest.metadata.labels?.['app.kubernetes.io/instance'] === 'morphogen-namespaces';
+      const expected = shared ? LABEL_KEYS.filter((key) => key !== 'app.kubernetes.io/version') : LABEL_KEYS;
+      const keys = Object.keys(manifest.metadata.labels ?? {}).filter((key) => key.startsWith('app.kubernetes.io/'));
+
+      expect(keys.sort()).toEqual([...expected].sort());
       expect(manifest.metadata.labels?.['app.kubernetes.io/part-of']).toBe('morphogen');
     }
   });

@@ -17,8 +17,8 @@ describe('RpcAdapter', () => {
     const valueOf = (flag: string) => args[args.indexOf(flag) + 1];
 
     expect(valueOf('--port')).toBe('8545');
-    expect(valueOf('--pir-server-a')).toBe('http://morphogen-server-a.morphogen-unit.svc.cluster.local:3000');
-    expect(valueOf('--pir-server-b')).toBe('http://morphogen-server-b.morphogen-unit.svc.cluster.local:3000');
+    expect(valueOf('--pir-server-a')).toBe('http://morphogen-server-a.morphogen-unit-server-a.svc.cluster.local:3000');
+    expect(valueOf('--pir-server-b')).toBe('http://morphogen-server-b.morphogen-unit-server-b.svc.cluster.local:3000');
     expect(valueOf('--environment')).toBe('prod');
     expect(valueOf('--otel-env')).toBe('production');
     expect(valueOf('--refresh-interval')).toBe('12');
@@ -105,7 +105,7 @@ describe('RpcAdapter', () => {
 
     expect(names).toEqual(['wait-for-server-a', 'wait-for-server-b']);
     const waitA = objects.container(DEPLOYMENT, 'wait-for-server-a');
-    expect(waitA.command).toContain('http://morphogen-server-a.morphogen-unit.svc.cluster.local:3000');
+    expect(waitA.command).toContain('http://morphogen-server-a.morphogen-unit-server-a.svc.cluster.local:3000');
     expect(waitA.image).toBe(SERVER_IMAGE);
     expect(waitA.imagePullPolicy).toBe('IfNotPresent');
   });

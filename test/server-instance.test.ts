@@ -12,8 +12,8 @@ describe('ServerInstance', () => {
   const serverB = objects.container('morphogen-server-b', 'morphogen-server');
 
   test('emits Deployment, Service and ServiceAccount per instance', () => {
-    for (const name of ['morphogen-server-a', 'morphogen-server-b']) {
-      expect(objects.find('Deployment', name).metadata.namespace).toBe('morphogen-unit');
+    for (const [name, namespace] of [['morphogen-server-a', 'morphogen-unit-server-a'], ['morphogen-server-b', 'morphogen-unit-server-b']]) {
+      expect(objects.find('Deployment', name).metadata.namespace).toBe(namespace);
       expect(objects.find('Service', name).spec.type).toBe('ClusterIP');
       expect(objects.find('ServiceAccount', name).automountServiceAccountToken).toBe(false);
     }

@@ -167,6 +167,34 @@ const serverSchema = serverBase
   .superRefine(checkServer)
   .describe('One morphogen-server instance.');
 
+const labelMap = z
+  .record(
+    z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a label key such as app.kubernetes.io/name'),
+    z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, 'must be a label value of at most 63 characters'),
+  );
+
+const cidr = z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/, 'must be a CIDR such as 203.0.113.0/24');
+
+/** Pods allowed to connect: namespace and pod labels, or a CIDR outside the cluster. */
+const peerSchema = z
+  .strictObject({
+    namespaceLabels: labelMap.optional().describe('Labels of the source namespace; omitted means the adapter\'s own namespace.'),
+    podLabels: labelMap.optional().describe('Labels of the source pods; omitted means every pod of the selected namespaces.'),
+    cidr: cidr.optional().describe('Source address range outside the cluster, for example a load balancer\'s; excludes the two selectors.'),
+  })
+  .refine((peer) => peer.cidr === undefined || (peer.namespaceLabels === undefined && peer.podLabels === undefined), {
+    error: 'give either cidr or namespaceLabels/podLabels, not both',
+  })
+  .describe('A NetworkPolicy peer.');
+
+const egressRuleSchema = z
+  .strictObject({
+    cidr: cidr.describe('Destination range, for example 0.0.0.0/0 for public endpoints.'),
+    except: z.array(cidr).default([]).describe('Ranges excluded from cidr, for example private ranges and 169.254.0.0/16.'),
+    ports: z.array(port).min(1).describe('Destination TCP ports.'),
+  })
+  .describe('Egress the adapter needs beyond the cluster: upstream RPC, tx relay, dictionary/CAS, OpenTelemetry.');
+
 const upstreamRpc = z
   .union([
     z.strictObject({
@@ -221,6 +249,14 @@ const adapterSchema = z
       })
       .prefault({})
       .describe('The Service in front of the forwarder.'),
+    clients: z
+      .array(peerSchema)
+      .default([])
+      .describe('Who may reach the adapter\'s JSON-RPC port. Empty means no client at all, which suits nothing but a first deploy.'),
+    egress: z
+      .array(egressRuleSchema)
+      .default([])
+      .describe('Destinations outside the cluster the adapter may reach. Servers, code-data and DNS are allowed without listing them.'),
     forwarderPort: unprivilegedPort
       .default(8080)
       .describe('Port the forwarder sidecar listens on, on the pod IP, forwarding to the adapter\'s loopback port.'),
@@ -273,6 +309,36 @@ export const environmentSchema = z
       .describe('PIR servers A and B. They must not share keys; privacy holds while they do not collude.'),
     adapter: adapterSchema,
     codeData: codeDataSchema,
+    isolation: z
+      .strictObject({
+        separateNamespaces: z
+          .boolean()
+          .optional()
+          .describe('Put server A and server B in namespaces of their own (<namespace>-server-a and -b unless servers.*.namespace is set). Defaults to true in prod, false otherwise.'),
+        topologyKey: z
+          .string()
+          .min(1)
+          .default('kubernetes.io/hostname')
+          .describe('Node label A and B must differ in (required anti-affinity), for example topology.kubernetes.io/zone.'),
+      })
+      .prefault({})
+      .describe('How far apart servers A and B run. PIR privacy holds only while they do not collude.'),
+    networkPolicy: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Emit default-deny and per-workload NetworkPolicies.'),
+        dns: peerSchema
+          .prefault({ namespaceLabels: { 'kubernetes.io/metadata.name': 'kube-system' }, podLabels: { 'k8s-app': 'kube-dns' } })
+          .describe('Where cluster DNS runs; every policy with egress allows UDP and TCP 53 to it.'),
+      })
+      .prefault({})
+      .describe('NetworkPolicies: default deny in every namespace of the stack, then only the paths the workloads need.'),
+    metrics: z
+      .strictObject({
+        scraper: peerSchema.optional().describe('Pods (for example Prometheus) allowed to reach the servers\' port for /metrics.'),
+        serviceMonitor: z.boolean().default(false).describe('Emit a ServiceMonitor per server (needs the Prometheus Operator CRD).'),
+      })
+      .prefault({})
+      .describe('Prometheus scraping of the servers\' /metrics.'),
   })
   .superRefine(checkCrossFieldRules);
 
@@ -283,6 +349,20 @@ export type AdapterConfig = EnvironmentConfig['adapter'];
 export type CodeDataConfig = EnvironmentConfig['codeData'];
 export type ContainerResourcesConfig = AdapterConfig['resources'];
 export type Profile = 'dev' | 'test' | 'prod';
+
+/**
+ * The namespace a server runs in: its own setting, else
+ * <namespace>-server-<id> when A and B are separated, else the
+ * environment namespace.
+ */
+export function serverNamespace(config: Pick<Config, 'profile' | 'namespace' | 'servers' | 'isolation'>, id: 'a' | 'b'): string {
+  const own = config.servers[id].namespace;
+  if (own !== undefined) {
+    return own;
+  }
+  const separate = config.isolation.separateNamespaces ?? normalizeProfile(config.profile) === 'prod';
+  return separate ? `${config.namespace}-server-${id}` : config.namespace;
+}
 
 /** Maps the accepted profile spellings to the three the binaries distinguish. */
 export function normalizeProfile(value: EnvironmentConfig['profile']): Profile {
@@ -297,6 +377,7 @@ type Config = {
   servers: EnvironmentConfig['servers'];
   adapter: AdapterConfig;
   codeData: CodeDataConfig;
+  isolation: EnvironmentConfig['isolation'];
 };
 
 function report(ctx: Context, path: (string | number)[], message: string, input?: unknown): void {
@@ -318,7 +399,17 @@ function checkCrossFieldRules(config: Config, ctx: Context): void {
 
   const a = config.servers.a;
   const b = config.servers.b;
-  const sameNamespace = (a.namespace ?? config.namespace) === (b.namespace ?? config.namespace);
+  const namespaceA = serverNamespace(config, 'a');
+  const namespaceB = serverNamespace(config, 'b');
+  for (const [id, namespace] of [['a', namespaceA], ['b', namespaceB]] as const) {
+    if (namespace.length > 63) {
+      report(ctx, ['servers', id, 'namespace'], `"${namespace}" (derived from namespace) is longer than 63 characters; set servers.${id}.namespace or shorten namespace`);
+    }
+  }
+  if (config.isolation.separateNamespaces === true && namespaceA === namespaceB) {
+    report(ctx, ['servers', 'b', 'namespace'], `equals servers.a.namespace ("${namespaceA}") although isolation.separateNamespaces is true; give B a namespace of its own`);
+  }
+  const sameNamespace = namespaceA === namespaceB;
   if (sameNamespace && a.prgKeys.secretName === b.prgKeys.secretName) {
     report(
       ctx,
@@ -373,6 +464,14 @@ function checkBindAddress(address: string, ctx: z.core.$RefinementCtx<string>): 
 }
 
 function checkServer(server: z.output<typeof serverBase>, ctx: z.core.$RefinementCtx<z.output<typeof serverBase>>): void {
+  if (server.prgKeys.key0 === server.prgKeys.key1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['prgKeys', 'key1'],
+      message: `must differ from prgKeys.key0 ("${server.prgKeys.key0}"); the server needs two different PRG keys`,
+    });
+  }
+
   if (server.replicas > 1 && server.matrix.accessMode === 'ReadWriteOnce') {
     ctx.addIssue({
       code: 'custom',

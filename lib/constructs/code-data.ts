@@ -5,8 +5,10 @@ import { NGINX_COMMAND, NGINX_CONFIG_DIR, codeDataConfig, configChecksum } from 
 import {
   ComponentLabels,
   NGINX_UID,
+  checkovSkips,
   commonLabels,
   container,
+  PULL_POLICY_SKIP,
   probe,
   resourceRequirements,
   restrictedPodSecurityContext,
@@ -45,6 +47,8 @@ export class CodeData extends Construct {
   public readonly casUrl: string;
   /** Labels that select the code-data pods. */
   public readonly podSelector: Record<string, string>;
+  /** Labels of every object of code-data. */
+  public readonly labels: Record<string, string>;
   /** Port nginx listens on inside the pod. */
   public readonly port: number;
 
@@ -67,7 +71,8 @@ export class CodeData extends Construct {
       version: versionFromImage(props.image),
     };
     this.podSelector = selectorLabels(labels);
-    const metadata = { name: this.name, namespace: this.namespace, labels: commonLabels(labels) };
+    this.labels = commonLabels(labels);
+    const metadata = { name: this.name, namespace: this.namespace, labels: this.labels };
 
     new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
 
@@ -93,7 +98,7 @@ export class CodeData extends Construct {
     });
 
     new kplus.k8s.KubeDeployment(this, 'Deployment', {
-      metadata,
+      metadata: { ...metadata, annotations: checkovSkips(PULL_POLICY_SKIP) },
       spec: {
         replicas: config.replicas,
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: kplus.k8s.IntOrString.fromNumber(1), maxUnavailable: kplus.k8s.IntOrString.fromNumber(0) } },

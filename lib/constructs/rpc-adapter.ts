@@ -8,8 +8,11 @@ import {
   ComponentLabels,
   MORPHOGEN_UID,
   NGINX_UID,
+  checkovSkips,
   commonLabels,
   container,
+  PULL_POLICY_SKIP,
+  SECRET_ENV_SKIP,
   probe,
   resourceRequirements,
   restrictedPodSecurityContext,
@@ -62,6 +65,8 @@ export class RpcAdapter extends Construct {
   public readonly namespace: string;
   /** Labels that select the adapter pods. */
   public readonly podSelector: Record<string, string>;
+  /** Labels of every object of the adapter. */
+  public readonly labels: Record<string, string>;
   /** Port of the forwarder on the pod IP. */
   public readonly forwarderPort: number;
 
@@ -78,7 +83,8 @@ export class RpcAdapter extends Construct {
       version: versionFromImage(props.image),
     };
     this.podSelector = selectorLabels(labels);
-    const metadata = { name: this.name, namespace: this.namespace, labels: commonLabels(labels) };
+    this.labels = commonLabels(labels);
+    const metadata = { name: this.name, namespace: this.namespace, labels: this.labels };
 
     new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
 
@@ -138,7 +144,7 @@ export class RpcAdapter extends Construct {
     const spread = config.replicas > 1;
 
     new kplus.k8s.KubeDeployment(this, 'Deployment', {
-      metadata,
+      metadata: { ...metadata, annotations: checkovSkips({ ...PULL_POLICY_SKIP, ...SECRET_ENV_SKIP }) },
       spec: {
         replicas: config.replicas,
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: kplus.k8s.IntOrString.fromNumber(1), maxUnavailable: kplus.k8s.IntOrString.fromNumber(0) } },

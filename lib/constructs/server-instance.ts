@@ -1,12 +1,16 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
 import { MATRIX_MOUNT_PATH, Profile, ServerConfig, normalizeProfile } from '../config/schema';
 import { formatMebibytes, parseBytes, parseDurationMs, parseRate } from '../config/units';
 import {
   ComponentLabels,
   MORPHOGEN_UID,
+  checkovSkips,
   commonLabels,
   container,
+  PULL_POLICY_SKIP,
+  SECRET_ENV_SKIP,
   probe,
   restrictedPodSecurityContext,
   selectorLabels,
@@ -34,6 +38,12 @@ export interface ServerInstanceProps {
   readonly image: string;
   /** Cluster DNS domain, for the in-cluster URL. */
   readonly clusterDomain: string;
+  /** Namespace of the other instance, which this one must never share a node (or zone) with. */
+  readonly peerNamespace: string;
+  /** Node label the two instances must differ in. */
+  readonly topologyKey: string;
+  /** Emit a ServiceMonitor for /metrics. */
+  readonly serviceMonitor: boolean;
 }
 
 /**
@@ -68,6 +78,17 @@ export class ServerInstance extends Construct {
   public readonly url: string;
   /** Labels that select this instance's pods. */
   public readonly podSelector: Record<string, string>;
+  /** Labels of every object of this instance. */
+  public readonly labels: Record<string, string>;
+
+  /** Labels that select the pods of instance `a` or `b`, known before that instance exists. */
+  public static podSelectorFor(instance: 'a' | 'b'): Record<string, string> {
+    return selectorLabels(ServerInstance.componentLabels(instance, 'unused'));
+  }
+
+  private static componentLabels(instance: 'a' | 'b', version: string): ComponentLabels {
+    return { name: 'morphogen-server', instance: `morphogen-server-${instance}`, component: 'pir-server', version };
+  }
 
   constructor(scope: Construct, id: string, props: ServerInstanceProps) {
     super(scope, id);
@@ -77,14 +98,11 @@ export class ServerInstance extends Construct {
     this.port = Number(config.bindAddress.slice(config.bindAddress.lastIndexOf(':') + 1));
     this.url = `http://${this.name}.${this.namespace}.svc.${props.clusterDomain}:${this.port}`;
 
-    const labels: ComponentLabels = {
-      name: 'morphogen-server',
-      instance: this.name,
-      component: 'pir-server',
-      version: versionFromImage(props.image),
-    };
+    const labels = ServerInstance.componentLabels(props.instance, versionFromImage(props.image));
     this.podSelector = selectorLabels(labels);
-    const metadata = { name: this.name, namespace: this.namespace, labels: commonLabels(labels) };
+    this.labels = commonLabels(labels);
+    const metadata = { name: this.name, namespace: this.namespace, labels: this.labels };
+    const peer = props.instance === 'a' ? 'b' : 'a';
 
     new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata,
@@ -122,7 +140,7 @@ export class ServerInstance extends Construct {
     });
 
     new kplus.k8s.KubeDeployment(this, 'Deployment', {
-      metadata,
+      metadata: { ...metadata, annotations: checkovSkips({ ...PULL_POLICY_SKIP, ...SECRET_ENV_SKIP }) },
       spec: {
         replicas: config.replicas,
         // One replica: Recreate, so the old pod releases a ReadWriteOnce
@@ -147,6 +165,20 @@ export class ServerInstance extends Construct {
             enableServiceLinks: false,
             securityContext: restrictedPodSecurityContext(MORPHOGEN_UID),
             terminationGracePeriodSeconds: 30,
+            // A and B on one node (or zone) would fail together and sit in
+            // one trust domain, which weakens the non-collusion assumption.
+            affinity: {
+              podAntiAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: [{
+                  labelSelector: { matchLabels: ServerInstance.podSelectorFor(peer) },
+                  namespaces: [props.peerNamespace],
+                  topologyKey: props.topologyKey,
+                }],
+              },
+            },
+            topologySpreadConstraints: config.replicas > 1
+              ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: this.podSelector } }]
+              : undefined,
             containers: [server],
             volumes: [
               { name: 'matrix', persistentVolumeClaim: { claimName: config.matrix.claimName, readOnly: true } },
@@ -170,6 +202,29 @@ export class ServerInstance extends Construct {
         }],
       },
     });
+
+    if (config.replicas > 1) {
+      new kplus.k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+        metadata,
+        spec: {
+          maxUnavailable: kplus.k8s.IntOrString.fromNumber(1),
+          selector: { matchLabels: this.podSelector },
+          // Pods still loading the matrix are unhealthy; they must not
+          // block a node drain.
+          unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        },
+      });
+    }
+
+    if (props.serviceMonitor) {
+      new ServiceMonitor(this, 'ServiceMonitor', {
+        metadata,
+        spec: {
+          selector: { matchLabels: this.podSelector },
+          endpoints: [{ port: SERVER_PORT_NAME, path: '/metrics', interval: '30s' }],
+        },
+      });
+    }
   }
 
   private environment(props: ServerInstanceProps): kplus.k8s.EnvVar[] {

@@ -27,9 +27,6 @@ export function synthesizeManifests(config: EnvironmentConfig): Manifest[] {
  * app.kubernetes.io/instance label without the `morphogen-` prefix.
  */
 export function fileFor(manifest: Manifest): string {
-  if (manifest.kind === 'Namespace') {
-    return 'namespaces.yaml';
-  }
   const instance = manifest.metadata.labels?.['app.kubernetes.io/instance'];
   if (instance === undefined) {
     throw new Error(`${manifest.kind}/${manifest.metadata.name} has no app.kubernetes.io/instance label, so it belongs to no output file`);

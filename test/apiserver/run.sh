@@ -286,17 +286,21 @@ else
 fi
 
 # ---- namespaces ------------------------------------------------------------
-# ensure_namespace NAME: create (or update) NAME through client-side apply,
-# so that a namespace used by several DIRs is updated without warnings,
-# with the restricted Pod Security labels and a "default" ServiceAccount.
+# ensure_namespace NAME: create NAME when it is missing, then label it for the
+# restricted Pod Security level and give it a "default" ServiceAccount.
+# A new namespace is created through client-side apply, so that a later
+# `kubectl apply` of a Namespace object of the same name prints no warning
+# about a missing last-applied-configuration annotation.
 ensure_namespace() {
   local ns="$1"
-  kc apply -f - >/dev/null <<EOF || return 1
+  if ! kc get namespace "$ns" >/dev/null 2>&1; then
+    kc apply -f - >/dev/null <<EOF || return 1
 apiVersion: v1
 kind: Namespace
 metadata:
   name: $ns
 EOF
+  fi
   kc label --overwrite namespace "$ns" \
     pod-security.kubernetes.io/enforce=restricted \
     pod-security.kubernetes.io/enforce-version=latest \
@@ -308,6 +312,27 @@ EOF
     kc -n "$ns" create serviceaccount default >/dev/null || return 1
   fi
 }
+
+# namespace_documents FILE: print the Namespace objects of a kustomize
+# output. kustomize writes each top-level key at column 0 and separates
+# documents with "---" lines, so a line-based split is enough here.
+namespace_documents() {
+  awk '
+    function flush() {
+      if (is_namespace && is_core) printf "---\n%s", doc
+      doc = ""; is_namespace = 0; is_core = 0
+    }
+    /^---[[:space:]]*$/ { flush(); next }
+    { doc = doc $0 "\n" }
+    /^kind:[[:space:]]*Namespace[[:space:]]*$/ { is_namespace = 1 }
+    /^apiVersion:[[:space:]]*v1[[:space:]]*$/ { is_core = 1 }
+    END { flush() }' "$1"
+}
+
+# One line "KIND NAMESPACE NAME" per object, "-" for no namespace. kubectl
+# prints either each object or one List, so the template handles both.
+object_template='{{define "row"}}{{.kind}} {{with .metadata.namespace}}{{.}}{{else}}-{{end}} {{.metadata.name}}
+{{end}}{{if .items}}{{range .items}}{{template "row" .}}{{end}}{{else}}{{template "row" .}}{{end}}'
 
 # ---- each DIR --------------------------------------------------------------
 pass=0
@@ -336,8 +361,7 @@ for dir in "${dirs[@]}"; do
   #    and maps kinds through the server (the CRDs are in by now).
   if [ "$ok" = 1 ]; then
     if ! kc create --dry-run=client -f "$out/rendered.yaml" \
-        -o custom-columns='KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name' \
-        --no-headers >"$out/objects.txt" 2>"$out/objects.err"; then
+        -o go-template="$object_template" >"$out/objects.txt" 2>"$out/objects.err"; then
       sed 's/^/    /' "$out/objects.err"
       log "could not read the objects"
       ok=0
@@ -349,9 +373,21 @@ for dir in "${dirs[@]}"; do
     # "default", where kubectl puts a namespaced object that names none.
     namespaces="$(awk '
       $1 == "Namespace" { print $3; next }
-      $2 != "<none>" { print $2 }
+      $2 != "-" { print $2 }
       END { print "default" }' "$out/objects.txt" | sort -u)"
     defined="$(awk '$1 == "Namespace" { print $3 }' "$out/objects.txt" | sort -u)"
+
+    # The DIR's own Namespace objects go in for real first: a server dry run
+    # stores nothing, so the namespaced objects would find no namespace.
+    if [ -n "$defined" ]; then
+      namespace_documents "$out/rendered.yaml" >"$out/namespaces.yaml"
+      if ! kc apply -f "$out/namespaces.yaml" >"$out/namespaces.out" 2>"$out/namespaces.err" \
+          || [ -s "$out/namespaces.err" ]; then
+        sed 's/^/    | /' "$out/namespaces.err"
+        log "applying the Namespace objects of $name failed or wrote to stderr"
+        ok=0
+      fi
+    fi
     for ns in $namespaces; do
       if ! ensure_namespace "$ns"; then
         log "could not create namespace $ns"
