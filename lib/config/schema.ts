@@ -101,6 +101,87 @@ const containerResources = (defaults: { cpuRequest: string; cpuLimit: string; me
     .prefault({})
     .describe('Requests and limits of the container.');
 
+const labelMap = z
+  .record(
+    z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a label key such as app.kubernetes.io/name'),
+    z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, 'must be a label value of at most 63 characters'),
+  );
+
+const cidr = z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/, 'must be a CIDR such as 203.0.113.0/24');
+
+/** Pods allowed to connect: namespace and pod labels, or a CIDR outside the cluster. */
+const peerSchema = z
+  .strictObject({
+    namespaceLabels: labelMap.optional().describe('Labels of the source namespace; omitted means the adapter\'s own namespace.'),
+    podLabels: labelMap.optional().describe('Labels of the source pods; omitted means every pod of the selected namespaces.'),
+    cidr: cidr.optional().describe('Source address range outside the cluster, for example a load balancer\'s; excludes the two selectors.'),
+  })
+  .refine((peer) => peer.cidr === undefined || (peer.namespaceLabels === undefined && peer.podLabels === undefined), {
+    error: 'give either cidr or namespaceLabels/podLabels, not both',
+  })
+  .describe('A NetworkPolicy peer.');
+
+const egressRuleSchema = z
+  .strictObject({
+    cidr: cidr.describe('Destination range, for example 0.0.0.0/0 for public endpoints.'),
+    except: z.array(cidr).default([]).describe('Ranges excluded from cidr, for example private ranges and 169.254.0.0/16.'),
+    ports: z.array(port).min(1).describe('Destination TCP ports.'),
+  })
+  .describe('Egress the adapter needs beyond the cluster: upstream RPC, tx relay, dictionary/CAS, OpenTelemetry.');
+
+const toleration = z
+  .strictObject({
+    key: z.string().min(1).optional().describe('Taint key; omitted with operator Exists matches every taint.'),
+    operator: z.enum(['Equal', 'Exists']).default('Equal').describe('Equal compares value; Exists matches any value.'),
+    value: z.string().optional().describe('Taint value, for operator Equal.'),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional().describe('Taint effect; omitted matches every effect.'),
+  })
+  .superRefine((t, ctx) => {
+    if (t.operator === 'Exists' && t.value !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: 'must be omitted with operator Exists' });
+    }
+    if (t.key === undefined && t.operator !== 'Exists') {
+      ctx.addIssue({ code: 'custom', path: ['operator'], message: 'must be Exists when key is omitted' });
+    }
+  })
+  .describe('A pod toleration.');
+
+const nodeRequirement = z
+  .strictObject({
+    key: z.string().min(1).describe('Node label key.'),
+    operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt']).describe('How the label is compared.'),
+    values: z.array(z.string()).default([]).describe('Values for In, NotIn, Gt and Lt.'),
+  })
+  .superRefine((r, ctx) => {
+    const count = r.values.length;
+    const bad = (['In', 'NotIn'].includes(r.operator) && count === 0)
+      || (['Exists', 'DoesNotExist'].includes(r.operator) && count > 0)
+      || (['Gt', 'Lt'].includes(r.operator) && (count !== 1 || !/^-?[0-9]+$/.test(r.values[0])));
+    if (bad) {
+      ctx.addIssue({ code: 'custom', path: ['values'], message: `do not fit operator ${r.operator}: In and NotIn need values, Exists and DoesNotExist none, Gt and Lt one integer` });
+    }
+  })
+  .describe('One node label requirement; all requirements of a server must hold.');
+
+const gpuSchema = z
+  .strictObject({
+    count: positiveInt.default(1).describe('GPUs requested as the extended resource below.'),
+    resourceName: z.string().default('nvidia.com/gpu').describe('Extended resource name of the device plugin.'),
+    nodeSelector: labelMap
+      .default({ 'nvidia.com/gpu.present': 'true' })
+      .describe('Labels of GPU nodes; the default is the label NVIDIA GPU feature discovery sets.'),
+    tolerations: z
+      .array(toleration)
+      .default([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }])
+      .describe('Tolerations for the taints GPU nodes carry.'),
+    runtimeClassName: dnsSubdomain.optional().describe('RuntimeClass of the GPU container runtime, for example nvidia.'),
+    device: z.number().int().min(0).default(0).describe('MORPHOGEN_SERVER_GPU_DEVICE: device ordinal.'),
+    preload: z.boolean().default(true).describe('MORPHOGEN_SERVER_GPU_PRELOAD: load the matrix into GPU memory at start-up. Host memory is still sized for the whole matrix, which is staged there.'),
+    streams: z.number().int().min(1).max(8).optional().describe('MORPHOGEN_GPU_STREAMS, 1 to 8.'),
+    batchPolicy: z.enum(['adaptive', 'throughput', 'latency']).optional().describe('MORPHOGEN_GPU_BATCH_POLICY.'),
+  })
+  .describe('GPU mode: the server scans the matrix on a GPU. Needs a GPU build of the server image.');
+
 const serverBase = z
   .strictObject({
     namespace: dnsLabel
@@ -123,7 +204,25 @@ const serverBase = z
           })
           .default(`${MATRIX_MOUNT_PATH}/matrix.bin`)
           .describe(`MORPHOGEN_SERVER_MATRIX_FILE: path of the matrix snapshot, inside ${MATRIX_MOUNT_PATH} where the volume is mounted.`),
-        claimName: dnsSubdomain.describe('Existing PersistentVolumeClaim that holds the matrix file.'),
+        claimName: dnsSubdomain.describe('PersistentVolumeClaim that holds the matrix file: an existing one, or the one createClaim makes.'),
+        createClaim: z
+          .strictObject({
+            storageClassName: z.string().describe('StorageClass of the new claim; "" with volumeName binds a PersistentVolume the operator made, for example a local volume on a node.'),
+            volumeName: dnsSubdomain.optional().describe('PersistentVolume to bind, for example a node-local PersistentVolume.'),
+            size: quantity.optional().describe('Requested storage. Defaults to the matrix size plus 10% for snapshot refreshes.'),
+          })
+          .optional()
+          .describe('Let the stack create claimName instead of expecting it.'),
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits, as sha256sum prints them')
+          .optional()
+          .describe('Expected SHA-256 of the matrix file. When set, an init container verifies the file before the server starts.'),
+        assumedHashRate: z
+          .string()
+          .regex(RATE_PATTERN, 'must be a rate such as 300Mi/s')
+          .default('200Mi/s')
+          .describe('Rate at which the checksum is assumed to read the file; the verification is bounded by twice size / rate plus a minute.'),
         accessMode: z
           .enum(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany'])
           .default('ReadWriteOnce')
@@ -161,39 +260,18 @@ const serverBase = z
       })
       .prefault({})
       .describe('Requests and limits of the server container.'),
+    gpu: gpuSchema.optional(),
+    nodeSelector: labelMap.default({}).describe('Labels the node must have, merged with the GPU node selector.'),
+    tolerations: z.array(toleration).default([]).describe('Tolerations, added to the GPU tolerations.'),
+    nodeAffinity: z.array(nodeRequirement).default([]).describe('Required node label requirements, for example a memory class.'),
+    priorityClassName: dnsSubdomain
+      .optional()
+      .describe('PriorityClass, so a server holding tens of GB in memory is not the first pod evicted. The class must exist in the cluster.'),
   });
 
 const serverSchema = serverBase
   .superRefine(checkServer)
   .describe('One morphogen-server instance.');
-
-const labelMap = z
-  .record(
-    z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a label key such as app.kubernetes.io/name'),
-    z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, 'must be a label value of at most 63 characters'),
-  );
-
-const cidr = z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/, 'must be a CIDR such as 203.0.113.0/24');
-
-/** Pods allowed to connect: namespace and pod labels, or a CIDR outside the cluster. */
-const peerSchema = z
-  .strictObject({
-    namespaceLabels: labelMap.optional().describe('Labels of the source namespace; omitted means the adapter\'s own namespace.'),
-    podLabels: labelMap.optional().describe('Labels of the source pods; omitted means every pod of the selected namespaces.'),
-    cidr: cidr.optional().describe('Source address range outside the cluster, for example a load balancer\'s; excludes the two selectors.'),
-  })
-  .refine((peer) => peer.cidr === undefined || (peer.namespaceLabels === undefined && peer.podLabels === undefined), {
-    error: 'give either cidr or namespaceLabels/podLabels, not both',
-  })
-  .describe('A NetworkPolicy peer.');
-
-const egressRuleSchema = z
-  .strictObject({
-    cidr: cidr.describe('Destination range, for example 0.0.0.0/0 for public endpoints.'),
-    except: z.array(cidr).default([]).describe('Ranges excluded from cidr, for example private ranges and 169.254.0.0/16.'),
-    ports: z.array(port).min(1).describe('Destination TCP ports.'),
-  })
-  .describe('Egress the adapter needs beyond the cluster: upstream RPC, tx relay, dictionary/CAS, OpenTelemetry.');
 
 const upstreamRpc = z
   .union([
@@ -464,6 +542,15 @@ function checkBindAddress(address: string, ctx: z.core.$RefinementCtx<string>): 
 }
 
 function checkServer(server: z.output<typeof serverBase>, ctx: z.core.$RefinementCtx<z.output<typeof serverBase>>): void {
+  const claimSize = server.matrix.createClaim?.size;
+  if (claimSize !== undefined && parseBytes(claimSize) < parseBytes(server.matrix.size)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['matrix', 'createClaim', 'size'],
+      message: `"${claimSize}" is below matrix.size (${server.matrix.size}); the snapshot would not fit, so remove the field or raise it`,
+    });
+  }
+
   if (server.prgKeys.key0 === server.prgKeys.key1) {
     ctx.addIssue({
       code: 'custom',

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
 import { MATRIX_MOUNT_PATH, Profile, ServerConfig, normalizeProfile } from '../config/schema';
 import { formatMebibytes, parseBytes, parseDurationMs, parseRate } from '../config/units';
+import { verifyMatrixCommand } from './shell-commands';
 import {
   ComponentLabels,
   MORPHOGEN_UID,
@@ -56,7 +57,28 @@ export function startupBudgetSeconds(config: ServerConfig): number {
   return Math.ceil(2 * loadSeconds) + STARTUP_MARGIN_SECONDS;
 }
 
-/** Memory request and limit of a server: explicit, or the matrix size plus headroom. */
+/**
+ * Time budget of the matrix checksum in seconds: twice the time to read the
+ * file at the assumed hash rate, plus a minute. Zero without a checksum.
+ */
+export function verifyBudgetSeconds(config: ServerConfig): number {
+  if (config.matrix.sha256 === undefined) {
+    return 0;
+  }
+  const readSeconds = parseBytes(config.matrix.size) / parseRate(config.matrix.assumedHashRate);
+  return Math.ceil(2 * readSeconds) + 60;
+}
+
+/** Storage a created claim requests: explicit, or the matrix size plus 10% for a snapshot refresh. */
+export function claimSize(config: ServerConfig): string {
+  return config.matrix.createClaim?.size ?? formatMebibytes(parseBytes(config.matrix.size) * 1.1);
+}
+
+/**
+ * Memory request and limit of a server: explicit, or the matrix size plus
+ * headroom. GPU mode with preload still stages the whole matrix in host
+ * memory, so the formula is the same in both modes.
+ */
 export function serverMemory(config: ServerConfig): string {
   if (config.resources.memory !== undefined) {
     return config.resources.memory;
@@ -113,6 +135,14 @@ export class ServerInstance extends Construct {
     const memory = kplus.k8s.Quantity.fromString(serverMemory(config));
     const health = { httpGet: { path: '/health', port: kplus.k8s.IntOrString.fromString(SERVER_PORT_NAME) } };
 
+    const gpu = config.gpu;
+    const limits: Record<string, kplus.k8s.Quantity> = { cpu: kplus.k8s.Quantity.fromString(config.resources.cpuLimit), memory };
+    if (gpu !== undefined) {
+      // Extended resources are not overcommitted: the request defaults to
+      // the limit.
+      limits[gpu.resourceName] = kplus.k8s.Quantity.fromNumber(gpu.count);
+    }
+
     const server = container({
       name: 'morphogen-server',
       image: props.image,
@@ -121,7 +151,7 @@ export class ServerInstance extends Construct {
       ports: [{ name: SERVER_PORT_NAME, containerPort: this.port, protocol: 'TCP' }],
       resources: {
         requests: { cpu: kplus.k8s.Quantity.fromString(config.resources.cpuRequest), memory },
-        limits: { cpu: kplus.k8s.Quantity.fromString(config.resources.cpuLimit), memory },
+        limits,
       },
       // The port stays closed until the matrix is in memory, so the startup
       // probe carries the whole load time; liveness and readiness only start
@@ -139,6 +169,24 @@ export class ServerInstance extends Construct {
       ],
     });
 
+    const createClaim = config.matrix.createClaim;
+    if (createClaim !== undefined) {
+      new kplus.k8s.KubePersistentVolumeClaim(this, 'MatrixClaim', {
+        metadata: {
+          ...metadata,
+          name: config.matrix.claimName,
+          // Deleting the stack must not delete a snapshot of tens of GB.
+          annotations: { 'argocd.argoproj.io/sync-options': 'Delete=false', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
+        },
+        spec: {
+          accessModes: [config.matrix.accessMode],
+          storageClassName: createClaim.storageClassName,
+          volumeName: createClaim.volumeName,
+          resources: { requests: { storage: kplus.k8s.Quantity.fromString(claimSize(config)) } },
+        },
+      });
+    }
+
     new kplus.k8s.KubeDeployment(this, 'Deployment', {
       metadata: { ...metadata, annotations: checkovSkips({ ...PULL_POLICY_SKIP, ...SECRET_ENV_SKIP }) },
       spec: {
@@ -151,7 +199,7 @@ export class ServerInstance extends Construct {
           ? { type: 'Recreate' }
           : { type: 'RollingUpdate', rollingUpdate: { maxSurge: kplus.k8s.IntOrString.fromNumber(0), maxUnavailable: kplus.k8s.IntOrString.fromNumber(1) } },
         minReadySeconds: 10,
-        progressDeadlineSeconds: startupBudget + 600,
+        progressDeadlineSeconds: verifyBudgetSeconds(config) + startupBudget + 600,
         revisionHistoryLimit: 5,
         selector: { matchLabels: this.podSelector },
         template: {
@@ -165,9 +213,20 @@ export class ServerInstance extends Construct {
             enableServiceLinks: false,
             securityContext: restrictedPodSecurityContext(MORPHOGEN_UID),
             terminationGracePeriodSeconds: 30,
+            priorityClassName: config.priorityClassName,
+            runtimeClassName: gpu?.runtimeClassName,
+            nodeSelector: this.nodeSelector(config),
+            tolerations: this.tolerations(config),
             // A and B on one node (or zone) would fail together and sit in
             // one trust domain, which weakens the non-collusion assumption.
             affinity: {
+              nodeAffinity: config.nodeAffinity.length === 0 ? undefined : {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [{
+                    matchExpressions: config.nodeAffinity.map((r) => ({ key: r.key, operator: r.operator, values: r.values.length > 0 ? [...r.values] : undefined })),
+                  }],
+                },
+              },
               podAntiAffinity: {
                 requiredDuringSchedulingIgnoredDuringExecution: [{
                   labelSelector: { matchLabels: ServerInstance.podSelectorFor(peer) },
@@ -179,6 +238,20 @@ export class ServerInstance extends Construct {
             topologySpreadConstraints: config.replicas > 1
               ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: this.podSelector } }]
               : undefined,
+            initContainers: config.matrix.sha256 === undefined ? undefined : [container({
+              name: 'verify-matrix',
+              image: props.image,
+              uid: MORPHOGEN_UID,
+              command: verifyMatrixCommand(config.matrix.file, config.matrix.sha256, verifyBudgetSeconds(config)),
+              resources: {
+                requests: { cpu: kplus.k8s.Quantity.fromString('500m'), memory: kplus.k8s.Quantity.fromString('32Mi') },
+                limits: { cpu: kplus.k8s.Quantity.fromString('1'), memory: kplus.k8s.Quantity.fromString('64Mi') },
+              },
+              volumeMounts: [
+                { name: 'matrix', mountPath: MATRIX_MOUNT_PATH, readOnly: true },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            })],
             containers: [server],
             volumes: [
               { name: 'matrix', persistentVolumeClaim: { claimName: config.matrix.claimName, readOnly: true } },
@@ -227,6 +300,16 @@ export class ServerInstance extends Construct {
     }
   }
 
+  private nodeSelector(config: ServerConfig): Record<string, string> | undefined {
+    const selector = { ...(config.gpu?.nodeSelector ?? {}), ...config.nodeSelector };
+    return Object.keys(selector).length === 0 ? undefined : selector;
+  }
+
+  private tolerations(config: ServerConfig): kplus.k8s.Toleration[] | undefined {
+    const tolerations = [...(config.gpu?.tolerations ?? []), ...config.tolerations].map((t) => ({ ...t }));
+    return tolerations.length === 0 ? undefined : tolerations;
+  }
+
   private environment(props: ServerInstanceProps): kplus.k8s.EnvVar[] {
     const config = props.config;
     const secret = (name: string, key: string) => ({ valueFrom: { secretKeyRef: { name, key } } });
@@ -242,6 +325,17 @@ export class ServerInstance extends Construct {
       { name: 'MORPHOGEN_SERVER_MERGE_INTERVAL_MS', value: String(parseDurationMs(config.mergeInterval)) },
       { name: 'RUST_LOG', value: config.logLevel },
     ];
+    const gpu = config.gpu;
+    if (gpu !== undefined) {
+      env.push({ name: 'MORPHOGEN_SERVER_GPU_DEVICE', value: String(gpu.device) });
+      env.push({ name: 'MORPHOGEN_SERVER_GPU_PRELOAD', value: String(gpu.preload) });
+      if (gpu.streams !== undefined) {
+        env.push({ name: 'MORPHOGEN_GPU_STREAMS', value: String(gpu.streams) });
+      }
+      if (gpu.batchPolicy !== undefined) {
+        env.push({ name: 'MORPHOGEN_GPU_BATCH_POLICY', value: gpu.batchPolicy });
+      }
+    }
     if (config.adminToken !== undefined) {
       env.push({ name: 'MORPHOGEN_ADMIN_BEARER_TOKEN', ...secret(config.adminToken.name, config.adminToken.key) });
     }

@@ -191,3 +191,53 @@ export function codeDataReadinessCommand(root: string): string[] {
   ].join('\n');
   return ['sh', '-c', script, 'code-data-readiness', root];
 }
+
+/**
+ * Builds the init container command that verifies the matrix file's
+ * SHA-256 before the server starts. sha256sum runs in the background while
+ * the loop logs how far it has read, taken from the `pos` of its file
+ * descriptor in /proc, so a check of tens of GB shows progress. The check
+ * only reads, so it works on a volume mounted read-only.
+ */
+export function verifyMatrixCommand(file: string, expectedSha256: string, timeoutSeconds: number, progressSeconds = 30): string[] {
+  const script = [
+    'set -u',
+    'file=$1 expected=$2 deadline=$3 every=$4',
+    'if [ ! -e "$file" ]; then echo "matrix file $file not found" >&2; exit 1; fi',
+    'if [ ! -r "$file" ]; then echo "matrix file $file is not readable by uid $(id -u)" >&2; exit 1; fi',
+    'size=$(stat -c %s "$file")',
+    'echo "verifying sha256 of $file ($size bytes, at most ${deadline}s)"',
+    'out=$(mktemp)',
+    'sha256sum "$file" > "$out" 2>&1 &',
+    'pid=$!',
+    'start=$(date +%s)',
+    'last=$start',
+    'while kill -0 "$pid" 2>/dev/null; do',
+    '  now=$(date +%s)',
+    '  if [ $(( now - start )) -ge "$deadline" ]; then',
+    '    kill "$pid" 2>/dev/null',
+    '    echo "sha256 of $file did not finish within ${deadline}s" >&2',
+    '    exit 1',
+    '  fi',
+    '  if [ $(( now - last )) -ge "$every" ]; then',
+    '    last=$now',
+    '    read=0',
+    '    for fd in /proc/$pid/fd/*; do',
+    '      if [ "$(readlink "$fd" 2>/dev/null)" = "$file" ]; then',
+    '        read=$(sed -n "s/^pos:[[:space:]]*//p" "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null)',
+    '      fi',
+    '    done',
+    '    echo "read ${read:-0} of $size bytes after $(( now - start ))s"',
+    '  fi',
+    '  sleep 1',
+    'done',
+    'if ! wait "$pid"; then echo "sha256sum failed: $(head -c 200 "$out")" >&2; exit 1; fi',
+    'actual=$(cut -d " " -f 1 "$out")',
+    'if [ "$actual" != "$expected" ]; then',
+    '  echo "matrix checksum mismatch for $file: expected $expected, actual $actual" >&2',
+    '  exit 1',
+    'fi',
+    'echo "matrix checksum verified: $actual"',
+  ].join('\n');
+  return ['sh', '-c', script, 'verify-matrix', file, expectedSha256, String(timeoutSeconds), String(progressSeconds)];
+}

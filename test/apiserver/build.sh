@@ -4,7 +4,7 @@
 #   kubectl-vX.Y.Z         (k8s.io/kubernetes/cmd/kubectl, same release)
 #   etcd-vA.B.C            (go.etcd.io/etcd/server/v3, the release k8s pins)
 # into ${MORPHOGEN_TOOLS_DIR:-$HOME/.cache/morphogen-k8s/tools}. A binary that
-# is already there and answers --version is reused, not rebuilt.
+# is already there and prints its version is reused, not rebuilt.
 #
 # Usage: test/apiserver/build.sh [K8S_VERSION...]
 #   K8S_VERSION is the k8s.io/kubernetes release, e.g. v1.37.2 (the default).
@@ -24,18 +24,21 @@ if [ "$#" -eq 0 ]; then
   set -- "$default_k8s"
 fi
 
-command -v go >/dev/null || { echo "build.sh: go is not on PATH" >&2; exit 1; }
+command -v go >/dev/null || { echo "build.sh: go not found on PATH" >&2; exit 1; }
 mkdir -p "$tools_dir"
 
-# The builds need no cgo, and a static binary runs on any Linux host.
+# Build without cgo, as the Kubernetes release does, so the binaries are static.
 export CGO_ENABLED=0
-# go.sum in each helper module pins every download; never edit go.mod here.
+# go.sum in each helper module pins every download, and -mod=readonly makes
+# the build fail rather than change go.mod. GOWORK=off keeps a go.work file
+# higher up in the tree from taking part.
 export GOFLAGS="${GOFLAGS:-} -mod=readonly"
+export GOWORK=off
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# usable NAME BIN: true when BIN exists and prints its version.
+# usable NAME BIN: succeed when BIN exists and prints its version.
 usable() {
   [ -x "$2" ] || return 1
   case "$1" in
@@ -44,9 +47,9 @@ usable() {
   esac
 }
 
-# build_one NAME MODULE_DIR PACKAGE OUT LDFLAGS
-# Each step checks its own status: `set -e` does not act inside a function
-# that is called on the left of `||`.
+# build_one NAME MODULE_DIR PACKAGE OUT LDFLAGS: build PACKAGE into OUT.
+# Each step checks its own status, because `set -e` has no effect inside a
+# function that is called on the left of `||`.
 build_one() {
   local name="$1" mod="$2" pkg="$3" out="$4" ldflags="$5"
   local t0 tmp
@@ -56,7 +59,7 @@ build_one() {
     return 0
   fi
   if [ ! -f "$mod/go.mod" ]; then
-    echo "build.sh: no helper module $mod/go.mod for $name" >&2
+    echo "build.sh: helper module $mod/go.mod not found for $name (see README.md to add one)" >&2
     return 1
   fi
   # Build to a temporary name first, so an interrupted build leaves no
@@ -69,14 +72,14 @@ build_one() {
   fi
   mv -f "$tmp" "$out" || return 1
   if ! usable "$name" "$out"; then
-    echo "build.sh: $out was built but does not print its version" >&2
+    echo "build.sh: $out was built but failed to print its version" >&2
     return 1
   fi
   echo "$name $out built $(elapsed "$t0")s"
 }
 
-# k8s_ldflags VERSION: the version stamps that the Kubernetes release build
-# sets, so that /version and `kubectl version` report the real release.
+# k8s_ldflags VERSION: print the version stamps that the Kubernetes release
+# build sets, so that /version and `kubectl version` report the release.
 k8s_ldflags() {
   local v="$1" major minor flags="-s -w" pkg
   major="${v#v}"; major="${major%%.*}"

@@ -5,17 +5,17 @@
 #   Each DIR holds a kustomization.yaml (for example dist/dev).
 #
 # What it does:
-#   1. starts etcd and kube-apiserver, both on 127.0.0.1 only, on free ports,
-#      with every file (data, certificates, keys, logs) in a temporary folder;
-#   2. applies every CRD in the CRD folder for real and waits until each is
-#      Established;
-#   3. for each DIR: creates the namespaces that its objects use, labelled for
-#      the restricted Pod Security level (enforce, audit and warn), then runs
-#      `kubectl apply -k DIR --dry-run=server --validate=strict`.
-#      The DIR fails when that command fails or writes anything to stderr:
-#      every "Warning:" line (Pod Security, deprecated APIs, kustomize
-#      deprecations) counts as a failure.
-#   4. stops both servers on exit, whatever happened.
+#   1. Starts etcd and kube-apiserver on free ports of 127.0.0.1, with every
+#      file (data, certificates, keys, logs) in a temporary folder.
+#   2. Applies every CRD in the CRD folder for real and waits until each one
+#      is Established.
+#   3. For each DIR, creates the namespaces that its objects use, labelled
+#      for the restricted Pod Security level (enforce, audit and warn), and
+#      runs `kubectl apply -k DIR --dry-run=server --validate=strict`.
+#      The DIR fails when kustomize or kubectl exits non-zero or writes
+#      anything to stderr, so every "Warning:" line (Pod Security, deprecated
+#      APIs, kustomize deprecations) is a failure.
+#   4. Stops both servers on exit, also after an error or a signal.
 #
 # Environment:
 #   MORPHOGEN_TOOLS_DIR  where build.sh put the binaries
@@ -23,8 +23,8 @@
 #   K8S_VERSION          kube-apiserver and kubectl release (default v1.37.2)
 #   ETCD_VERSION         etcd release (default v3.7.0)
 #   KUBECTL              a kubectl to use instead of kubectl-$K8S_VERSION
-#   MORPHOGEN_CRD_DIR    CRD folder (default: ../shared/crds beside the
-#                        repository, else /work/shared/crds)
+#   MORPHOGEN_CRD_DIR    CRD folder (default: the shared/crds folder next to
+#                        the repository, else /work/shared/crds)
 #   KEEP_TMP=1           keep the temporary folder (logs, kubeconfig)
 #   STARTUP_TIMEOUT      seconds to wait for /readyz (default 120)
 #
@@ -63,24 +63,25 @@ die() { echo "[run.sh] error: $*" >&2; exit 2; }
 
 t_start="$(now)"
 
-# Build what is missing (build.sh reuses what is cached).
+# Build the missing tools. build.sh reuses the binaries that are cached.
 if [ ! -x "$apiserver_bin" ] || [ ! -x "$etcd_bin" ] || [ ! -x "$kubectl_bin" ]; then
   log "tools missing in $tools_dir, running build.sh $k8s_version"
-  ETCD_VERSION="$etcd_version" "$here/build.sh" "$k8s_version" || die "build.sh failed"
+  ETCD_VERSION="$etcd_version" "$here/build.sh" "$k8s_version" \
+    || die "build.sh $k8s_version failed; run it alone to see the go build output"
 fi
 for b in "$apiserver_bin" "$etcd_bin" "$kubectl_bin" ; do
-  [ -x "$b" ] || die "missing $b"
+  [ -x "$b" ] || die "$b not found; run test/apiserver/build.sh $k8s_version"
 done
 for c in openssl node awk; do
-  command -v "$c" >/dev/null || die "$c is not on PATH"
+  command -v "$c" >/dev/null || die "$c not found on PATH"
 done
 
-# Check the directories before anything starts.
+# Check the directories before a server starts.
 dirs=()
 for d in "$@"; do
-  [ -d "$d" ] || die "$d is not a directory"
+  [ -d "$d" ] || die "$d not found or not a directory"
   [ -f "$d/kustomization.yaml" ] || [ -f "$d/kustomization.yml" ] || [ -f "$d/Kustomization" ] \
-    || die "$d has no kustomization.yaml"
+    || die "$d contains no kustomization.yaml"
   dirs+=("$(cd "$d" && pwd)")
 done
 
@@ -88,7 +89,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/morphogen-apiserver.XXXXXX")"
 etcd_pid=""
 apiserver_pid=""
 
-# stop PID NAME: SIGTERM, then SIGKILL after 15 seconds.
+# stop PID NAME: send SIGTERM to PID, and SIGKILL when it still runs 15 s later.
 stop() {
   local pid="$1" name="$2" i
   [ -n "$pid" ] || return 0
@@ -121,16 +122,16 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# show_log FILE: the last lines of a server log, for a failed start.
+# show_log FILE: print the last lines of a server log after a failed start.
 show_log() {
   echo "----- last lines of $1 -----" >&2
   tail -n 40 "$1" >&2 || true
   echo "-----" >&2
 }
 
-# Three free TCP ports on 127.0.0.1. The sockets stay open until all three
-# are taken, so the ports differ; a port can still be taken by someone else
-# before the servers bind it, which shows as a failed start.
+# Take three free TCP ports on 127.0.0.1. The sockets stay open until all
+# three are bound, so the ports differ. Another process can still take a port
+# before the servers bind it, and the start then fails.
 read -r etcd_client_port etcd_peer_port apiserver_port < <(node -e '
   const net = require("net");
   const ports = [];
@@ -146,7 +147,7 @@ read -r etcd_client_port etcd_peer_port apiserver_port < <(node -e '
   };
   next();
 ')
-[ -n "$apiserver_port" ] || die "could not find free ports"
+[ -n "$apiserver_port" ] || die "finding free ports on 127.0.0.1 failed"
 
 # ---- etcd ----------------------------------------------------------------
 t0="$(now)"
@@ -176,7 +177,7 @@ for _ in $(seq 1 300); do
 done
 if [ "$etcd_ready" != 1 ]; then
   show_log "$work/etcd.log"
-  die "etcd did not start"
+  die "etcd failed to start (log above)"
 fi
 log "etcd $etcd_version up on 127.0.0.1:$etcd_client_port in $(elapsed "$t0")s"
 
@@ -185,19 +186,20 @@ mkdir -p "$work/certs"
 openssl genrsa -out "$work/sa.key" 2048 2>/dev/null
 openssl rsa -in "$work/sa.key" -pubout -out "$work/sa.pub" 2>/dev/null
 token="$(openssl rand -hex 24)"
-# token,user,uid,"groups": system:masters is bound to cluster-admin.
+# Static token file, one "token,user,uid,groups" line. The system:masters
+# group has every permission under RBAC.
 printf '%s,morphogen-admin,morphogen-admin,"system:masters"\n' "$token" >"$work/tokens.csv"
 chmod 600 "$work/tokens.csv" "$work/sa.key"
 
 # ---- kube-apiserver -----------------------------------------------------------
-# --endpoint-reconciler-type=none: the reconciler would write 127.0.0.1 into
-#   the Endpoints of the "kubernetes" Service, which validation rejects for a
-#   loopback address; nothing here needs those endpoints.
-# --service-cluster-ip-range: needed to allocate ClusterIPs for Services in
-#   dry-run; no traffic is ever sent to that range.
-# Admission plugins keep their defaults. ServiceAccount admission stays on:
-#   it checks Pods only, and run.sh creates the "default" ServiceAccount in
-#   each namespace, as the controller manager would.
+# --endpoint-reconciler-type=none: with the default reconciler, v1.37.2 exits
+#   at start with "cannot use public IP 127.0.0.1 with endpoint reconciler:
+#   may not be in the loopback range". No test needs those Endpoints.
+# --service-cluster-ip-range: Services get ClusterIPs from it in dry-run.
+#   Nothing here sends traffic to that range.
+# Admission plugins keep their defaults. ServiceAccount admission checks
+#   Pods only, and ensure_namespace creates the "default" ServiceAccount that
+#   the controller manager would create, so the plugin can stay on.
 t0="$(now)"
 "$apiserver_bin" \
   --etcd-servers="http://127.0.0.1:$etcd_client_port" \
@@ -254,7 +256,7 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
 done
 if [ "$ready" != 1 ]; then
   show_log "$work/kube-apiserver.log"
-  die "kube-apiserver did not answer /readyz within ${startup_timeout}s"
+  die "kube-apiserver /readyz timed out after ${startup_timeout}s (log above; raise STARTUP_TIMEOUT on a slow machine)"
 fi
 server_version="$(kc get --raw /version | awk -F'"' '/"gitVersion"/ { print $4 }')"
 log "kube-apiserver $server_version ready on https://127.0.0.1:$apiserver_port in $(elapsed "$t0")s"
@@ -268,17 +270,31 @@ if [ "${#crd_files[@]}" -eq 0 ]; then
   log "no CRD files in $crd_dir"
 else
   for f in "${crd_files[@]}"; do
-    # Server-side apply: some CRDs are larger than the 256 KiB that the
-    # last-applied-configuration annotation of a client-side apply allows.
-    names="$(kc apply --server-side --field-manager=morphogen-test -f "$f" -o name)" \
-      || die "could not apply CRD file $f"
+    # Server-side apply, because a client-side apply stores the whole CRD in
+    # an annotation, and annotations are limited to 256 KiB in total.
+    if ! names="$(kc apply --server-side --field-manager=morphogen-test -f "$f" -o name \
+        2>"$work/crd.err")"; then
+      # An older server rejects CRD fields that it does not know, such as
+      # spec.versions[].selectableFields on v1.27.4. Create the CRD without
+      # them instead, and print the fields that the server dropped.
+      if ! grep -q 'field not declared in schema' "$work/crd.err"; then
+        cat "$work/crd.err" >&2
+        die "applying CRD file $f failed"
+      fi
+      names="$(kc create --validate=warn -f "$f" -o name 2>"$work/crd.err")" || {
+        cat "$work/crd.err" >&2
+        die "creating CRD file $f failed"
+      }
+      log "NOTE: kube-apiserver $server_version dropped fields of $(basename "$f"):"
+      sed 's/^/    | /' "$work/crd.err"
+    fi
     for n in $names; do
       case "$n" in
         customresourcedefinition*) ;;
-        *) die "$f holds $n, which is not a CRD" ;;
+        *) die "$f contains $n, which is not a CRD" ;;
       esac
       kc wait --for=condition=Established --timeout=60s "$n" >/dev/null \
-        || die "$n did not become Established"
+        || die "waiting for $n to become Established timed out after 60s"
       log "CRD ${n#*/} Established"
     done
   done
@@ -286,11 +302,11 @@ else
 fi
 
 # ---- namespaces ------------------------------------------------------------
-# ensure_namespace NAME: create NAME when it is missing, then label it for the
+# ensure_namespace NAME: create NAME when it is missing, label it for the
 # restricted Pod Security level and give it a "default" ServiceAccount.
-# A new namespace is created through client-side apply, so that a later
-# `kubectl apply` of a Namespace object of the same name prints no warning
-# about a missing last-applied-configuration annotation.
+# The namespace is created through client-side apply, because a later
+# `kubectl apply` of a namespace made by `kubectl create` prints a warning
+# about the missing last-applied-configuration annotation.
 ensure_namespace() {
   local ns="$1"
   if ! kc get namespace "$ns" >/dev/null 2>&1; then
@@ -313,9 +329,9 @@ EOF
   fi
 }
 
-# namespace_documents FILE: print the Namespace objects of a kustomize
-# output. kustomize writes each top-level key at column 0 and separates
-# documents with "---" lines, so a line-based split is enough here.
+# namespace_documents FILE: print the Namespace objects of a kustomize output.
+# kustomize writes each top-level key at column 0 and a "---" line between
+# documents, so splitting on lines is enough.
 namespace_documents() {
   awk '
     function flush() {
@@ -329,8 +345,8 @@ namespace_documents() {
     END { flush() }' "$1"
 }
 
-# One line "KIND NAMESPACE NAME" per object, "-" for no namespace. kubectl
-# prints either each object or one List, so the template handles both.
+# Template for one "KIND NAMESPACE NAME" line per object, with "-" for no
+# namespace. It accepts a List as well as a single object.
 object_template='{{define "row"}}{{.kind}} {{with .metadata.namespace}}{{.}}{{else}}-{{end}} {{.metadata.name}}
 {{end}}{{if .items}}{{range .items}}{{template "row" .}}{{end}}{{else}}{{template "row" .}}{{end}}'
 
@@ -358,18 +374,18 @@ for dir in "${dirs[@]}"; do
   fi
 
   # 2. List kind, namespace and name of every object. kubectl parses the YAML
-  #    and maps kinds through the server (the CRDs are in by now).
+  #    and maps each kind through the server, which has the CRDs by now.
   if [ "$ok" = 1 ]; then
     if ! kc create --dry-run=client -f "$out/rendered.yaml" \
         -o go-template="$object_template" >"$out/objects.txt" 2>"$out/objects.err"; then
       sed 's/^/    /' "$out/objects.err"
-      log "could not read the objects"
+      log "listing the objects failed (a custom resource needs its CRD in $crd_dir)"
       ok=0
     fi
   fi
 
   if [ "$ok" = 1 ]; then
-    # Namespaces: those that objects name, those that the DIR defines, and
+    # The namespaces that objects name, those that the DIR defines, and
     # "default", where kubectl puts a namespaced object that names none.
     namespaces="$(awk '
       $1 == "Namespace" { print $3; next }
@@ -377,8 +393,8 @@ for dir in "${dirs[@]}"; do
       END { print "default" }' "$out/objects.txt" | sort -u)"
     defined="$(awk '$1 == "Namespace" { print $3 }' "$out/objects.txt" | sort -u)"
 
-    # The DIR's own Namespace objects go in for real first: a server dry run
-    # stores nothing, so the namespaced objects would find no namespace.
+    # Apply the DIR's own Namespace objects for real first. A server dry run
+    # stores nothing, so the other objects would find no namespace.
     if [ -n "$defined" ]; then
       namespace_documents "$out/rendered.yaml" >"$out/namespaces.yaml"
       if ! kc apply -f "$out/namespaces.yaml" >"$out/namespaces.out" 2>"$out/namespaces.err" \
@@ -390,14 +406,14 @@ for dir in "${dirs[@]}"; do
     fi
     for ns in $namespaces; do
       if ! ensure_namespace "$ns"; then
-        log "could not create namespace $ns"
+        log "creating namespace $ns failed"
         ok=0
       fi
     done
     log "namespaces: $(echo $namespaces) (defined in DIR: $(echo ${defined:-none}))"
   fi
 
-  # 3. The check itself.
+  # 3. The check.
   if [ "$ok" = 1 ]; then
     set +e
     kc apply -k "$dir" --dry-run=server --validate=strict >"$out/apply.out" 2>"$out/apply.err"
@@ -413,9 +429,8 @@ for dir in "${dirs[@]}"; do
     if [ "$rc" -ne 0 ]; then
       log "kubectl apply exited $rc"
       ok=0
-    fi
-    if [ "$warnings" -gt 0 ]; then
-      log "$warnings warning line(s)"
+    elif [ "$warnings" -gt 0 ]; then
+      log "warning lines: $warnings"
       ok=0
     elif [ -s "$out/apply.err" ]; then
       log "kubectl wrote to stderr"
@@ -426,8 +441,8 @@ for dir in "${dirs[@]}"; do
   secs="$(elapsed "$t0")"
   if [ "$ok" = 1 ]; then
     pass=$(( pass + 1 ))
-    summary+=("PASS  $name  ${objects} objects  ${secs}s")
-    log "PASS $name (${objects} objects, ${secs}s)"
+    summary+=("PASS  $name  objects: $objects  ${secs}s")
+    log "PASS $name (objects: $objects, ${secs}s)"
   else
     fail=$(( fail + 1 ))
     summary+=("FAIL  $name  ${secs}s")
@@ -436,7 +451,8 @@ for dir in "${dirs[@]}"; do
 done
 
 echo
-echo "apiserver check: kube-apiserver $server_version, etcd $etcd_version, kubectl $("$kubectl_bin" version --client 2>/dev/null | awk '/Client Version/ { print $3 }')"
+kubectl_version="$("$kubectl_bin" version --client -o json 2>/dev/null | awk -F'"' '/"gitVersion"/ { print $4; exit }')"
+echo "apiserver check: kube-apiserver $server_version, etcd $etcd_version, kubectl $kubectl_version"
 for line in "${summary[@]}"; do
   echo "  $line"
 done

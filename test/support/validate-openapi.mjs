@@ -4,11 +4,13 @@
 // {object, error} problems on stdout.
 import { readFileSync } from 'node:fs';
 
-const GROUP_PATHS = { v1: 'v1' };
+// Custom resources come from the maintained model packages of their
+// projects; everything else from kubernetes-models.
+const PACKAGES = { 'monitoring.coreos.com': '@kubernetes-models/prometheus-operator' };
 
 function modulePath(apiVersion, kind) {
-  const path = GROUP_PATHS[apiVersion] ?? apiVersion;
-  return `kubernetes-models/${path}/${kind}`;
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  return `${PACKAGES[group] ?? 'kubernetes-models'}/${apiVersion}/${kind}`;
 }
 
 const objects = JSON.parse(readFileSync(0, 'utf8'));
