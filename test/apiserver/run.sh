@@ -23,8 +23,8 @@
 #   K8S_VERSION          kube-apiserver and kubectl release (default v1.37.2)
 #   ETCD_VERSION         etcd release (default v3.7.0)
 #   KUBECTL              a kubectl to use instead of kubectl-$K8S_VERSION
-#   MORPHOGEN_CRD_DIR    CRD folder (default: the shared/crds folder next to
-#                        the repository, else /work/shared/crds)
+#   MORPHOGEN_CRD_DIR    CRD folder (default: ../shared/crds from the
+#                        repository root)
 #   KEEP_TMP=1           keep the temporary folder (logs, kubeconfig)
 #   STARTUP_TIMEOUT      seconds to wait for /readyz (default 120)
 #
@@ -44,12 +44,10 @@ k8s_version="${K8S_VERSION:-v1.37.2}"
 etcd_version="${ETCD_VERSION:-v3.7.0}"
 startup_timeout="${STARTUP_TIMEOUT:-120}"
 
-if [ -n "${MORPHOGEN_CRD_DIR:-}" ]; then
-  crd_dir="$MORPHOGEN_CRD_DIR"
-elif [ -d "$repo/../shared/crds" ]; then
-  crd_dir="$(cd "$repo/../shared/crds" && pwd)"
-else
-  crd_dir="/work/shared/crds"
+crd_dir="${MORPHOGEN_CRD_DIR:-$repo/../shared/crds}"
+if [ ! -d "$crd_dir" ]; then
+  echo "CRD folder $crd_dir not found; set MORPHOGEN_CRD_DIR" >&2
+  exit 2
 fi
 
 apiserver_bin="$tools_dir/kube-apiserver-$k8s_version"
@@ -241,7 +239,8 @@ current-context: local
 EOF
 chmod 600 "$kubeconfig"
 export KUBECONFIG="$kubeconfig"
-kc() { "$kubectl_bin" --kubeconfig="$kubeconfig" "$@"; }
+# --cache-dir keeps kubectl's discovery cache for this server out of ~/.kube.
+kc() { "$kubectl_bin" --kubeconfig="$kubeconfig" --cache-dir="$work/kube-cache" "$@"; }
 
 ready=0
 deadline=$(( $(date +%s) + startup_timeout ))
