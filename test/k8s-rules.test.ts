@@ -179,7 +179,9 @@ describe.each(environments)('%s', (_file, manifests) => {
       if (strategy.type === 'Recreate') {
         expect(strategy.rollingUpdate).toBeUndefined();
       } else {
-        expect(strategy.rollingUpdate.maxSurge === 0 && strategy.rollingUpdate.maxUnavailable === 0).toBe(false);
+        const surge = strategy.rollingUpdate.maxSurge;
+        const unavailable = strategy.rollingUpdate.maxUnavailable;
+        expect([surge, unavailable]).not.toEqual([0, 0]);
       }
       expect(deployment.spec.progressDeadlineSeconds).toBeGreaterThan(deployment.spec.minReadySeconds);
     }
@@ -321,8 +323,9 @@ describe('prod separation of A and B', () => {
 
       for (const peer of [...ingressPeers, ...egressPeers]) {
         expect(peer.ipBlock).toBeUndefined();
-        const ns = peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'];
-        expect(ns === otherNamespace && peer.podSelector?.matchLabels?.['app.kubernetes.io/instance'] !== 'morphogen-rpc-adapter').toBe(false);
+        if (peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === otherNamespace) {
+          expect(peer.podSelector?.matchLabels?.['app.kubernetes.io/instance']).toBe('morphogen-rpc-adapter');
+        }
         expect(peer.podSelector?.matchLabels?.['app.kubernetes.io/instance']).not.toBe(otherInstance);
       }
     }

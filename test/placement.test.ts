@@ -219,7 +219,7 @@ describe('verify-matrix command', () => {
   });
 
   test('fails on an unreadable file', async () => {
-    // Root reads any file, so as root the command runs as nobody.
+    // Root reads any file, so as root the command runs as the unprivileged uid 65534.
     writeFileSync(file, 'matrix rows');
     chmodSync(file, 0o000);
     chmodSync(directory, 0o755);

@@ -429,7 +429,7 @@ export type ContainerResourcesConfig = AdapterConfig['resources'];
 export type Profile = 'dev' | 'test' | 'prod';
 
 /**
- * The namespace a server runs in: its own setting, else
+ * Resolves the namespace a server runs in: its own setting, else
  * <namespace>-server-<id> when A and B are separated, else the
  * environment namespace.
  */

@@ -17,7 +17,7 @@ import {
 } from './pod-defaults';
 import { codeDataReadinessCommand } from './shell-commands';
 
-/** Where the dictionary and cas/ volume is mounted in the nginx container. */
+/** Mount path of the dictionary and cas/ volume in the nginx container. */
 export const CODE_DATA_ROOT = '/srv/code-data';
 
 /** Properties of a `CodeData`. */

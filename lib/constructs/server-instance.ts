@@ -27,7 +27,7 @@ const STARTUP_PERIOD_SECONDS = 10;
 
 /** Properties of a `ServerInstance`. */
 export interface ServerInstanceProps {
-  /** Which instance this is; A and B must never share keys or a failure domain. */
+  /** Instance letter. A and B must never share keys or a failure domain. */
   readonly instance: 'a' | 'b';
   /** The validated configuration of this instance. */
   readonly config: ServerConfig;
@@ -48,9 +48,9 @@ export interface ServerInstanceProps {
 }
 
 /**
- * The start-up budget of a server in seconds: twice the time the matrix
- * takes to load at the assumed rate, plus a margin, so a slower disk than
- * assumed still does not end in a restart loop.
+ * Computes the start-up budget of a server in seconds: twice the time the
+ * matrix takes to load at the assumed rate, plus a margin. A disk slower
+ * than assumed then still does not end in a restart loop.
  */
 export function startupBudgetSeconds(config: ServerConfig): number {
   const loadSeconds = parseBytes(config.matrix.size) / parseRate(config.matrix.assumedLoadRate);
@@ -154,8 +154,8 @@ export class ServerInstance extends Construct {
         limits,
       },
       // The port stays closed until the matrix is in memory, so the startup
-      // probe carries the whole load time; liveness and readiness only start
-      // once it has passed.
+      // probe carries the whole load time. Liveness and readiness start only
+      // after it has passed.
       startupProbe: probe(health, {
         periodSeconds: STARTUP_PERIOD_SECONDS,
         timeoutSeconds: 3,

@@ -115,7 +115,7 @@ function waitCommand(check: string, name: string, url: string, timing: WaitTimin
 
 /**
  * Builds the init container command that waits until a morphogen-server
- * answers /health with status ok and /epoch with a non-empty matrix.
+ * returns status ok from /health and a non-empty matrix from /epoch.
  *
  * @param name what the log lines call the server, for example `server-a`
  * @param baseUrl the server's in-cluster URL without a trailing slash
@@ -156,7 +156,7 @@ export function rpcReadinessCommand(url: string, maxTimeSeconds: number): string
 }
 
 /**
- * Builds the adapter's liveness command: any HTTP answer from the loopback
+ * Builds the adapter's liveness command: any HTTP response from the loopback
  * listener counts. It sends no JSON-RPC call, so an upstream outage never
  * restarts adapters.
  */
@@ -165,7 +165,7 @@ export function rpcLivenessCommand(url: string, maxTimeSeconds: number): string[
     'set -u',
     'url=$1 max=$2',
     'if ! out=$(curl -sS -o /dev/null --max-time "$max" "$url" 2>&1); then',
-    '  echo "no HTTP answer from $url: $(printf "%.200s" "$out")" >&2',
+    '  echo "no HTTP response from $url: $(printf "%.200s" "$out")" >&2',
     '  exit 1',
     'fi',
   ].join('\n');
