@@ -4,6 +4,8 @@ import { CodeDataConfig } from '../config/schema';
 import { NGINX_COMMAND, NGINX_CONFIG_DIR, codeDataConfig, configChecksum } from './nginx';
 import {
   ComponentLabels,
+  addService,
+  basePodSpec,
   NGINX_UID,
   checkovSkips,
   commonLabels,
@@ -11,7 +13,7 @@ import {
   PULL_POLICY_SKIP,
   probe,
   resourceRequirements,
-  restrictedPodSecurityContext,
+  scratchVolume,
   selectorLabels,
   versionFromImage,
 } from './pod-defaults';
@@ -112,30 +114,19 @@ export class CodeData extends Construct {
             annotations: { 'morphogen.io/config-sha256': configChecksum(nginxConf) },
           },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(NGINX_UID),
-            terminationGracePeriodSeconds: 30,
+            ...basePodSpec(this.name, NGINX_UID),
             containers: [nginx],
             volumes: [
               { name: 'code-data', persistentVolumeClaim: { claimName: config.claimName, readOnly: true } },
               { name: 'config', configMap: { name: this.name } },
-              { name: 'tmp', emptyDir: { sizeLimit: kplus.k8s.Quantity.fromString('64Mi') } },
-              { name: 'cache', emptyDir: { sizeLimit: kplus.k8s.Quantity.fromString('64Mi') } },
+              scratchVolume('tmp'),
+              scratchVolume('cache'),
             ],
           },
         },
       },
     });
 
-    new kplus.k8s.KubeService(this, 'Service', {
-      metadata,
-      spec: {
-        type: 'ClusterIP',
-        selector: this.podSelector,
-        ports: [{ name: 'http', port: 80, targetPort: kplus.k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
-      },
-    });
+    addService(this, metadata, this.podSelector, { name: 'http', port: 80 });
   }
 }

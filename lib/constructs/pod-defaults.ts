@@ -1,4 +1,5 @@
 import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
 import { ContainerResourcesConfig } from '../config/schema';
 
 export type Container = kplus.k8s.Container;
@@ -152,4 +153,57 @@ export function probe(handler: Pick<kplus.k8s.Probe, 'exec' | 'httpGet' | 'tcpSo
     failureThreshold: timing.failureThreshold,
     successThreshold: 1,
   };
+}
+
+/** Pod spec fields every workload here shares: its own ServiceAccount without token, no service links, restricted security context. */
+export function basePodSpec(serviceAccountName: string, uid: number): Partial<kplus.k8s.PodSpec> {
+  return {
+    serviceAccountName,
+    automountServiceAccountToken: false,
+    // Service links would inject MORPHOGEN_SERVER_A_* and _B_* variables
+    // into every pod of the namespace, names the server binary treats as
+    // its own configuration.
+    enableServiceLinks: false,
+    securityContext: restrictedPodSecurityContext(uid),
+    terminationGracePeriodSeconds: 30,
+  };
+}
+
+/** A size-limited emptyDir volume for the paths a process writes under a read-only root. */
+export function scratchVolume(name: string): kplus.k8s.Volume {
+  return { name, emptyDir: { sizeLimit: kplus.k8s.Quantity.fromString('64Mi') } };
+}
+
+/** Spreads a workload's replicas over nodes without blocking scheduling on small clusters. */
+export function spreadOverNodes(podSelector: Record<string, string>): kplus.k8s.TopologySpreadConstraint {
+  return { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: podSelector } };
+}
+
+/**
+ * Emits a PodDisruptionBudget that lets one pod go at a time. Unhealthy
+ * pods (crash-looping, or a server still loading its matrix) may always be
+ * evicted, so they never block a node drain.
+ */
+export function addDisruptionBudget(scope: Construct, metadata: kplus.k8s.ObjectMeta, podSelector: Record<string, string>): void {
+  new kplus.k8s.KubePodDisruptionBudget(scope, 'PodDisruptionBudget', {
+    metadata,
+    spec: {
+      maxUnavailable: kplus.k8s.IntOrString.fromNumber(1),
+      selector: { matchLabels: podSelector },
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    },
+  });
+}
+
+/** Emits a Service with one named TCP port that targets the pod port of the same name. */
+export function addService(scope: Construct, metadata: kplus.k8s.ObjectMeta, podSelector: Record<string, string>, port: { name: string; port: number }, extra: Partial<kplus.k8s.ServiceSpec> = {}): void {
+  new kplus.k8s.KubeService(scope, 'Service', {
+    metadata,
+    spec: {
+      type: 'ClusterIP',
+      ...extra,
+      selector: podSelector,
+      ports: [{ name: port.name, port: port.port, targetPort: kplus.k8s.IntOrString.fromString(port.name), protocol: 'TCP' }],
+    },
+  });
 }

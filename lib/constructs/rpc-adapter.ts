@@ -6,6 +6,9 @@ import { CodeData } from './code-data';
 import { NGINX_COMMAND, NGINX_CONFIG_DIR, configChecksum, forwarderConfig } from './nginx';
 import {
   ComponentLabels,
+  addDisruptionBudget,
+  addService,
+  basePodSpec,
   MORPHOGEN_UID,
   NGINX_UID,
   checkovSkips,
@@ -15,7 +18,8 @@ import {
   SECRET_ENV_SKIP,
   probe,
   resourceRequirements,
-  restrictedPodSecurityContext,
+  scratchVolume,
+  spreadOverNodes,
   selectorLabels,
   versionFromImage,
 } from './pod-defaults';
@@ -140,7 +144,6 @@ export class RpcAdapter extends Construct {
       ],
     });
 
-    const podSecurityContext = restrictedPodSecurityContext(MORPHOGEN_UID);
     const spread = config.replicas > 1;
 
     new kplus.k8s.KubeDeployment(this, 'Deployment', {
@@ -159,54 +162,30 @@ export class RpcAdapter extends Construct {
             annotations: { 'morphogen.io/forwarder-config-sha256': configChecksum(nginxConf) },
           },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext,
-            terminationGracePeriodSeconds: 30,
+            ...basePodSpec(this.name, MORPHOGEN_UID),
             initContainers: this.initContainers(props),
             containers: [adapter, forwarder],
-            topologySpreadConstraints: spread
-              ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: this.podSelector } }]
-              : undefined,
+            topologySpreadConstraints: spread ? [spreadOverNodes(this.podSelector)] : undefined,
             volumes: [
-              { name: 'tmp', emptyDir: { sizeLimit: kplus.k8s.Quantity.fromString('64Mi') } },
+              scratchVolume('tmp'),
               { name: 'forwarder-config', configMap: { name: this.name } },
-              { name: 'forwarder-tmp', emptyDir: { sizeLimit: kplus.k8s.Quantity.fromString('64Mi') } },
-              { name: 'forwarder-cache', emptyDir: { sizeLimit: kplus.k8s.Quantity.fromString('64Mi') } },
+              scratchVolume('forwarder-tmp'),
+              scratchVolume('forwarder-cache'),
             ],
           },
         },
       },
     });
 
-    new kplus.k8s.KubeService(this, 'Service', {
-      metadata,
-      spec: {
-        type: config.service.type,
-        selector: this.podSelector,
-        ports: [{
-          name: RPC_PORT_NAME,
-          port: config.service.port,
-          targetPort: kplus.k8s.IntOrString.fromString(RPC_PORT_NAME),
-          protocol: 'TCP',
-        }],
-        loadBalancerSourceRanges: config.service.type === 'LoadBalancer' && config.service.loadBalancerSourceRanges.length > 0
-          ? [...config.service.loadBalancerSourceRanges]
-          : undefined,
-      },
+    addService(this, metadata, this.podSelector, { name: RPC_PORT_NAME, port: config.service.port }, {
+      type: config.service.type,
+      loadBalancerSourceRanges: config.service.type === 'LoadBalancer' && config.service.loadBalancerSourceRanges.length > 0
+        ? [...config.service.loadBalancerSourceRanges]
+        : undefined,
     });
 
     if (spread) {
-      new kplus.k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata,
-        spec: {
-          maxUnavailable: kplus.k8s.IntOrString.fromNumber(1),
-          selector: { matchLabels: this.podSelector },
-          // A crash-looping adapter must not block node drains.
-          unhealthyPodEvictionPolicy: 'AlwaysAllow',
-        },
-      });
+      addDisruptionBudget(this, metadata, this.podSelector);
     }
   }
 

@@ -6,6 +6,9 @@ import { formatMebibytes, parseBytes, parseDurationMs, parseRate } from '../conf
 import { verifyMatrixCommand } from './shell-commands';
 import {
   ComponentLabels,
+  addDisruptionBudget,
+  addService,
+  basePodSpec,
   MORPHOGEN_UID,
   checkovSkips,
   commonLabels,
@@ -13,7 +16,8 @@ import {
   PULL_POLICY_SKIP,
   SECRET_ENV_SKIP,
   probe,
-  restrictedPodSecurityContext,
+  scratchVolume,
+  spreadOverNodes,
   selectorLabels,
   versionFromImage,
 } from './pod-defaults';
@@ -205,14 +209,7 @@ export class ServerInstance extends Construct {
         template: {
           metadata: { labels: commonLabels(labels) },
           spec: {
-            serviceAccountName: this.name,
-            automountServiceAccountToken: false,
-            // Service links would inject MORPHOGEN_SERVER_A_* and _B_*
-            // variables into every pod of the namespace, names the binary
-            // treats as its own configuration.
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(MORPHOGEN_UID),
-            terminationGracePeriodSeconds: 30,
+            ...basePodSpec(this.name, MORPHOGEN_UID),
             priorityClassName: config.priorityClassName,
             runtimeClassName: gpu?.runtimeClassName,
             nodeSelector: this.nodeSelector(config),
@@ -235,9 +232,7 @@ export class ServerInstance extends Construct {
                 }],
               },
             },
-            topologySpreadConstraints: config.replicas > 1
-              ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: this.podSelector } }]
-              : undefined,
+            topologySpreadConstraints: config.replicas > 1 ? [spreadOverNodes(this.podSelector)] : undefined,
             initContainers: config.matrix.sha256 === undefined ? undefined : [container({
               name: 'verify-matrix',
               image: props.image,
@@ -255,38 +250,17 @@ export class ServerInstance extends Construct {
             containers: [server],
             volumes: [
               { name: 'matrix', persistentVolumeClaim: { claimName: config.matrix.claimName, readOnly: true } },
-              { name: 'tmp', emptyDir: { sizeLimit: kplus.k8s.Quantity.fromString('64Mi') } },
+              scratchVolume('tmp'),
             ],
           },
         },
       },
     });
 
-    new kplus.k8s.KubeService(this, 'Service', {
-      metadata,
-      spec: {
-        type: 'ClusterIP',
-        selector: this.podSelector,
-        ports: [{
-          name: SERVER_PORT_NAME,
-          port: this.port,
-          targetPort: kplus.k8s.IntOrString.fromString(SERVER_PORT_NAME),
-          protocol: 'TCP',
-        }],
-      },
-    });
+    addService(this, metadata, this.podSelector, { name: SERVER_PORT_NAME, port: this.port });
 
     if (config.replicas > 1) {
-      new kplus.k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata,
-        spec: {
-          maxUnavailable: kplus.k8s.IntOrString.fromNumber(1),
-          selector: { matchLabels: this.podSelector },
-          // Pods still loading the matrix are unhealthy; they must not
-          // block a node drain.
-          unhealthyPodEvictionPolicy: 'AlwaysAllow',
-        },
-      });
+      addDisruptionBudget(this, metadata, this.podSelector);
     }
 
     if (props.serviceMonitor) {
