@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError } from './load';
 
 /** One variable of an env file, with the line it came from. */
@@ -53,15 +52,4 @@ export function parseEnvFile(text: string, file: string): EnvFileEntry[] {
     throw new ConfigError(problems);
   }
   return entries;
-}
-
-/** Reads and parses an env file into a name-to-value map. */
-export function readEnvFile(file: string): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError([`${file}: cannot read the env file (${(error as NodeJS.ErrnoException).code ?? 'unknown error'}); check the path given to --env-file`]);
-  }
-  return Object.fromEntries(parseEnvFile(text, file).map((entry) => [entry.name, entry.value]));
 }

@@ -96,11 +96,11 @@ export function applyOverrides(raw: Json, env: Record<string, string | undefined
 }
 
 /** Formats a zod issue as one `path: problem; fix` line. */
-function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string[] {
+function formatIssue(issue: z.core.$ZodIssue): string[] {
   const path = issue.path.map(String).join('.') || '(root)';
 
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeysAt(raw, issue.path);
+    const known = knownKeysAt(issue.path);
     return issue.keys.map((key) => {
       const where = path === '(root)' ? key : `${path}.${key}`;
       const closest = closestKey(key, known);
@@ -140,7 +140,7 @@ function describeInput(issue: z.core.$ZodIssue): string {
 }
 
 /** The keys the schema accepts at a path, for typo suggestions. */
-function knownKeysAt(_raw: unknown, path: PropertyKey[]): string[] {
+function knownKeysAt(path: PropertyKey[]): string[] {
   let schema: z.ZodType = environmentSchema;
   for (const key of path) {
     schema = unwrap(schema);
@@ -210,7 +210,7 @@ export function parseConfig(raw: unknown, env: Record<string, string | undefined
   const result = environmentSchema.safeParse(copy, { reportInput: true });
   if (!result.success) {
     for (const issue of result.error.issues) {
-      problems.push(...formatIssue(issue, copy));
+      problems.push(...formatIssue(issue));
     }
   }
   if (problems.length > 0) {
