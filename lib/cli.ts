@@ -2,8 +2,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readFileSync, readdirSync } from 'node:fs';
 import { ConfigError, loadConfigFile, parseConfigFrom, readConfigFile } from './config/load';
-import { migrateEnvFile } from './config/migrate';
+import { migrateEnvFile, withVariableSources } from './config/migrate';
 import { secretVariableProblems } from './config/secrets';
+import { configWarnings } from './config/warnings';
 import { EnvironmentConfig } from './config/schema';
 import { renderEnvironment } from './output/render';
 import { writeEnvironment } from './output/write';
@@ -118,7 +119,14 @@ export function runSynth(argv: string[], env: Record<string, string | undefined>
       }
       // Variables set in the environment win over the file, as in compose.
       const overrides = { ...migration.overrides, ...Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== '')) };
-      return parseConfigFrom(base ?? envFile, migration.raw, overrides);
+      try {
+        return parseConfigFrom(base ?? envFile, migration.raw, overrides);
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          throw new ConfigError(withVariableSources(error.problems, envFile, text));
+        }
+        throw error;
+      }
     });
   } else {
     const files = args.values.config ?? configFilesIn(resolve(cwd, 'config'));
@@ -144,11 +152,32 @@ export function runSynth(argv: string[], env: Record<string, string | undefined>
     return EXIT_INVALID_INPUT;
   }
 
+  for (const config of configs) {
+    for (const warning of configWarnings(config, env)) {
+      io.err(`warning: ${config.name}: ${warning}`);
+    }
+  }
+
   const outDir = resolve(cwd, args.values.out ?? 'dist');
+  // The cdk8s CLI empties its output folder before it runs the app, so it
+  // gets a copy in CDK8S_OUTDIR and dist/ stays untouched on bad input.
+  const outDirs = env.CDK8S_OUTDIR === undefined ? [outDir] : [outDir, resolve(cwd, env.CDK8S_OUTDIR)];
   const rendered = configs.map((config) => ({ config, files: renderEnvironment(config) }));
   for (const { config, files } of rendered) {
-    const target = writeEnvironment(outDir, config.name, files);
-    io.out(`${config.name}: wrote ${files.size} files to ${target}`);
+    for (const directory of outDirs) {
+      let target: string;
+      try {
+        target = writeEnvironment(directory, config.name, files);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === undefined) {
+          throw error;
+        }
+        io.err(`error: cannot write ${join(directory, config.name)} (${code}); check that --out names a writable folder`);
+        return EXIT_INVALID_INPUT;
+      }
+      io.out(`${config.name}: wrote ${files.size} files to ${target}`);
+    }
   }
   return 0;
 }

@@ -70,6 +70,7 @@ export class MorphogenStack extends Construct {
       image: config.images.server,
       clusterDomain: config.clusterDomain,
       topologyKey: config.isolation.topologyKey,
+      antiAffinity: config.isolation.antiAffinity ?? (profile === 'prod' ? 'required' : 'preferred'),
       serviceMonitor: config.metrics.serviceMonitor,
     };
     this.serverA = new ServerInstance(this, 'ServerA', {
@@ -101,7 +102,7 @@ export class MorphogenStack extends Construct {
       profile,
       namespace: config.namespace,
       image: config.images.adapter,
-      waitImage: config.images.server,
+      waitImage: config.images.adapter,
       nginxImage: config.images.nginx,
       serverA: this.serverA,
       serverB: this.serverB,

@@ -72,12 +72,16 @@ describe('environment overrides', () => {
     const config = parseConfig(minimalInput(), {
       DICT_URL: 'https://cdn.example.org/mainnet_compact.dict',
       CAS_URL: 'https://cdn.example.org/cas',
-      UPSTREAM_RPC_URL: 'https://rpc.example.org/',
     });
 
     expect(config.adapter.dictUrl).toBe('https://cdn.example.org/mainnet_compact.dict');
     expect(config.adapter.casUrl).toBe('https://cdn.example.org/cas');
-    expect(config.adapter.upstreamRpc).toEqual({ url: 'https://rpc.example.org/' });
+  });
+
+  test('upstream URL never overrides the Secret', () => {
+    const config = parseConfig(minimalInput(), { UPSTREAM_RPC_URL: 'https://rpc.example.org/v2/key-in-path' });
+
+    expect(config.adapter.upstreamRpc).toEqual({ secretKeyRef: { name: 'upstream', key: 'url' } });
   });
 
   test('empty variables are ignored', () => {

@@ -53,6 +53,21 @@ describe('--env-file migration', () => {
     expect(env('MORPHOGEN_SERVER_ENV')).toBe('prod');
   });
 
+  test('opens public HTTPS egress for the adapter', () => {
+    expect(synth(fixDigest(PROD_ENV))).toBe(0);
+
+    const policy = objects('compose-prod').find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'morphogen-rpc-adapter');
+    expect(policy.spec.egress).toContainEqual({
+      to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'] } }],
+      ports: [{ protocol: 'TCP', port: 443 }],
+    });
+  });
+
+  test('names the variable and line of a bad value', () => {
+    expect(synth(PROD_ENV)).toBe(EXIT_INVALID_INPUT);
+    expect(errors.join('\n')).toMatch(/\(65 characters after sha256:\).*\(set by MORPHOGEN_SERVER_IMAGE on .*compose-prod\.env:\d+\)/);
+  });
+
   test('keeps the upstream URL out of the manifests', () => {
     expect(synth(fixDigest(PROD_ENV))).toBe(0);
 

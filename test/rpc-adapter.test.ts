@@ -1,7 +1,7 @@
 import { synthesizeManifests } from '../lib/output/render';
 import { MorphogenStack } from '../lib/stack';
 import { App, Chart } from 'cdk8s';
-import { ADAPTER_IMAGE, configOf, envOf, Objects, SERVER_IMAGE } from './support/fixtures';
+import { ADAPTER_IMAGE, configOf, envOf, Objects } from './support/fixtures';
 
 const DEPLOYMENT = 'morphogen-rpc-adapter';
 
@@ -106,7 +106,7 @@ describe('RpcAdapter', () => {
     expect(names).toEqual(['wait-for-server-a', 'wait-for-server-b']);
     const waitA = objects.container(DEPLOYMENT, 'wait-for-server-a');
     expect(waitA.command).toContain('http://morphogen-server-a.morphogen-unit-server-a.svc.cluster.local:3000');
-    expect(waitA.image).toBe(SERVER_IMAGE);
+    expect(waitA.image).toBe(ADAPTER_IMAGE);
     expect(waitA.imagePullPolicy).toBe('IfNotPresent');
   });
 

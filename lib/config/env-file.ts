@@ -12,7 +12,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * Parses an operator env file in the compose bundle's format: `NAME=value`
  * lines, `#` comments and blank lines; a value may be wrapped in single or
- * double quotes. Error messages name the line but never echo a value,
+ * double quotes, and ` #` ends an unquoted value. Error messages name the line but never echo a value,
  * because these files hold keys.
  */
 export function parseEnvFile(text: string, file: string): EnvFileEntry[] {
@@ -35,6 +35,9 @@ export function parseEnvFile(text: string, file: string): EnvFileEntry[] {
     let value = trimmed.slice(equals + 1).trim();
     if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value[value.length - 1] === value[0]) {
       value = value.slice(1, -1);
+    } else {
+      // As in compose, " #" starts a comment after an unquoted value.
+      value = value.replace(/\s+#.*$/, '');
     }
     entries.push({ name, value, line });
   });

@@ -33,13 +33,25 @@ const GLOBAL_OVERRIDES: [name: string, path: string[]][] = [
   ['CAS_URL', ['adapter', 'casUrl']],
 ];
 
-/** Names of every environment variable that overrides the configuration. */
+/**
+ * Names of every operator variable synth understands. UPSTREAM_RPC_URL is
+ * one, but it never overrides: provider URLs embed API keys, so the value
+ * belongs in the Secret that adapter.upstreamRpc.secretKeyRef names.
+ */
 export const OVERRIDE_VARIABLES: readonly string[] = [
   ...GLOBAL_OVERRIDES.map(([name]) => name),
   'UPSTREAM_RPC_URL',
   'RPC_BIND_HOST',
   ...(['A', 'B'] as const).flatMap((id) => SERVER_OVERRIDES.map(([suffix]) => `MORPHOGEN_SERVER_${id}_${suffix}`)),
 ];
+
+/** The configuration path each override variable sets, for messages that name the variable. */
+export function overridePaths(): [name: string, path: string][] {
+  return [
+    ...GLOBAL_OVERRIDES.map(([name, path]): [string, string] => [name, path.join('.')]),
+    ...(['a', 'b'] as const).flatMap((id) => SERVER_OVERRIDES.map(([suffix, path]): [string, string] => [`MORPHOGEN_SERVER_${id.toUpperCase()}_${suffix}`, ['servers', id, ...path].join('.')])),
+  ];
+}
 
 function toNumber(value: string): unknown {
   return /^-?[0-9]+$/.test(value) ? Number(value) : value;
@@ -69,11 +81,6 @@ export function applyOverrides(raw: Json, env: Record<string, string | undefined
     if (value !== undefined && value !== '') {
       setPath(raw, path, value);
     }
-  }
-
-  const upstream = env.UPSTREAM_RPC_URL;
-  if (upstream !== undefined && upstream !== '') {
-    setPath(raw, ['adapter', 'upstreamRpc'], { url: upstream });
   }
 
   // The adapter has no flag to bind anything but loopback; the forwarder
@@ -233,7 +240,8 @@ export function readConfigFile(file: string): Record<string, unknown> {
   if (document.errors.length > 0) {
     const first = document.errors[0];
     const line = first.linePos?.[0].line ?? 0;
-    throw new ConfigError([`${file}:${line}: invalid YAML: ${first.message.split('\n')[0]}`]);
+    const reason = first.message.split('\n')[0].replace(/:$/, '');
+    throw new ConfigError([`${file}:${line}: invalid YAML: ${reason}; fix the indentation or quoting there`]);
   }
   return (document.toJS() ?? {}) as Record<string, unknown>;
 }

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { parseEnvFile } from './env-file';
-import { ConfigError, OVERRIDE_VARIABLES } from './load';
+import { ConfigError, OVERRIDE_VARIABLES, overridePaths } from './load';
 import { SECRET_VARIABLES, secretVariableProblems } from './secrets';
 
 /** Secret the migrated adapter reads UPSTREAM_RPC_URL from. */
@@ -8,6 +8,22 @@ export const MIGRATED_UPSTREAM_SECRET = { name: 'morphogen-upstream-rpc', key: '
 
 /** Host name the compose bundle gives the code-data service. */
 const COMPOSE_CODE_DATA_HOST = 'code-data';
+
+/**
+ * Adds to each problem the env file line whose variable set the field, so
+ * the operator knows which line to fix.
+ */
+export function withVariableSources(problems: string[], file: string, text: string): string[] {
+  const lines = new Map(parseEnvFile(text, file).map((entry) => [entry.name, entry.line]));
+  return problems.map((problem) => {
+    for (const [name, path] of overridePaths()) {
+      if (lines.has(name) && problem.includes(` ${path}: `)) {
+        return `${problem} (set by ${name} on ${file}:${lines.get(name)})`;
+      }
+    }
+    return problem;
+  });
+}
 
 /** What a compose env file turns into. */
 export interface Migration {
@@ -35,7 +51,12 @@ function composeDefaults(name: string): Record<string, any> {
     namespace: 'morphogen',
     images: {},
     servers: { a: server('a'), b: server('b') },
-    adapter: { upstreamRpc: { secretKeyRef: { ...MIGRATED_UPSTREAM_SECRET } } },
+    adapter: {
+      upstreamRpc: { secretKeyRef: { ...MIGRATED_UPSTREAM_SECRET } },
+      // The compose bundle reached its upstream, relay and code CDN over
+      // public HTTPS; private ranges and link-local metadata stay closed.
+      egress: [{ cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'], ports: [443] }],
+    },
   };
 }
 
@@ -82,14 +103,16 @@ export function migrateEnvFile(text: string, file: string, base?: Record<string,
   const overrides = { ...variables };
   const notices: string[] = [];
 
-  // Provider URLs embed API keys, so the migrated adapter reads the URL
-  // from a Secret and the value stays in the operator's env file.
+  // Provider URLs embed API keys, so the adapter reads the URL from a
+  // Secret and the value stays in the operator's env file.
   if (overrides.UPSTREAM_RPC_URL !== undefined) {
     delete overrides.UPSTREAM_RPC_URL;
-    raw.adapter = { ...raw.adapter, upstreamRpc: { secretKeyRef: { ...MIGRATED_UPSTREAM_SECRET } } };
+    const adapter = (raw.adapter ?? {}) as Record<string, any>;
+    const ref = adapter.upstreamRpc?.secretKeyRef ?? { ...MIGRATED_UPSTREAM_SECRET };
+    raw.adapter = { ...adapter, upstreamRpc: { secretKeyRef: ref } };
     notices.push(
       `UPSTREAM_RPC_URL (${file}:${lineOf.get('UPSTREAM_RPC_URL')}) is not written to the manifests; ` +
-      `create the Secret: kubectl -n ${String(raw.namespace)} create secret generic ${MIGRATED_UPSTREAM_SECRET.name} --from-literal=${MIGRATED_UPSTREAM_SECRET.key}="$UPSTREAM_RPC_URL"`,
+      `create the Secret: kubectl -n ${String(raw.namespace)} create secret generic ${String(ref.name)} --from-literal=${String(ref.key)}="$UPSTREAM_RPC_URL"`,
     );
   }
 

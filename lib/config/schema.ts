@@ -42,15 +42,15 @@ const secretKey = z
   .regex(SECRET_KEY, 'must consist of letters, digits, "-", "_" or "."');
 
 const quantity = z
-  .string()
+  .string({ error: 'must be a quoted byte quantity such as 512Mi, 75Gi or 80G' })
   .regex(QUANTITY_PATTERN, 'must be a byte quantity such as 512Mi, 75Gi or 80G');
 
 const duration = z
-  .string()
+  .string({ error: 'must be a duration string with a unit, such as 1500ms, 30s, 15m or 2h' })
   .regex(DURATION_PATTERN, 'must be a duration such as 1500ms, 30s, 15m or 2h');
 
 const cpu = z
-  .string()
+  .string({ error: 'must be a quoted CPU quantity such as "250m", "1" or "1.5"' })
   .regex(CPU, 'must be a CPU quantity such as 250m, 1 or 1.5');
 
 const imageRef = z.string().superRefine((ref, ctx) => {
@@ -374,8 +374,8 @@ export const environmentSchema = z
     clusterDomain: dnsSubdomain.default('cluster.local').describe('Cluster DNS domain used in in-cluster URLs.'),
     images: z
       .strictObject({
-        server: imageRef.describe('morphogen-server image; also runs the wait init containers, since it has sh and curl.'),
-        adapter: imageRef.describe('morphogen-rpc-adapter image.'),
+        server: imageRef.describe('morphogen-server image; also runs the verify-matrix init container, since it has sh and sha256sum.'),
+        adapter: imageRef.describe('morphogen-rpc-adapter image; also runs the adapter\'s wait init containers, since it has sh and curl.'),
         nginx: imageRef.default(DEFAULT_NGINX_IMAGE).describe('nginx image for code-data and the forwarder sidecar. Defaults to nginx:1.27-alpine pinned by digest.'),
       })
       .describe('Image references, pinned as repository@sha256:<digest>.'),
@@ -397,7 +397,11 @@ export const environmentSchema = z
           .string()
           .min(1)
           .default('kubernetes.io/hostname')
-          .describe('Node label A and B must differ in (required anti-affinity), for example topology.kubernetes.io/zone.'),
+          .describe('Node label A and B must differ in, for example topology.kubernetes.io/zone.'),
+        antiAffinity: z
+          .enum(['required', 'preferred'])
+          .optional()
+          .describe('Whether A and B must (required) or should (preferred) run apart. Defaults to required in prod and preferred otherwise, so a one-node test cluster can run both.'),
       })
       .prefault({})
       .describe('How far apart servers A and B run. PIR privacy holds only while they do not collude.'),
@@ -524,7 +528,8 @@ function imageProblem(ref: string, requireDigest: boolean): string | undefined {
     return `"${ref}" uses the mutable tag "latest"; pin the image as ${repository}@sha256:<64 hex digits>`;
   }
   if (digest !== undefined && !DIGEST.test(digest)) {
-    return `"${ref}" has a malformed digest; a digest is sha256: followed by 64 lowercase hex digits`;
+    const length = digest.startsWith('sha256:') ? ` (${digest.length - 'sha256:'.length} characters after sha256:)` : '';
+    return `"${ref}" has a malformed digest${length}; a digest is sha256: followed by 64 lowercase hex digits`;
   }
   if (digest === undefined && requireDigest) {
     return `"${ref}" is not pinned by digest, which prod requires; use ${repository}@sha256:<64 hex digits>`;

@@ -45,7 +45,7 @@ export interface RpcAdapterProps {
   readonly namespace: string;
   /** morphogen-rpc-adapter image, pinned by digest. */
   readonly image: string;
-  /** Image of the wait init containers; the server image has sh and curl. */
+  /** Image of the wait init containers; it needs sh and curl, which the adapter and server images have. */
   readonly waitImage: string;
   /** Image of the forwarder sidecar. */
   readonly nginxImage: string;

@@ -47,6 +47,8 @@ export interface ServerInstanceProps {
   readonly peerNamespace: string;
   /** Node label the two instances must differ in. */
   readonly topologyKey: string;
+  /** Whether the scheduler must, or only should, keep A and B apart. */
+  readonly antiAffinity: 'required' | 'preferred';
   /** Emit a ServiceMonitor for /metrics. */
   readonly serviceMonitor: boolean;
 }
@@ -173,6 +175,12 @@ export class ServerInstance extends Construct {
       ],
     });
 
+    const peerTerm: kplus.k8s.PodAffinityTerm = {
+      labelSelector: { matchLabels: ServerInstance.podSelectorFor(peer) },
+      namespaces: [props.peerNamespace],
+      topologyKey: props.topologyKey,
+    };
+
     const createClaim = config.matrix.createClaim;
     if (createClaim !== undefined) {
       new kplus.k8s.KubePersistentVolumeClaim(this, 'MatrixClaim', {
@@ -224,13 +232,9 @@ export class ServerInstance extends Construct {
                   }],
                 },
               },
-              podAntiAffinity: {
-                requiredDuringSchedulingIgnoredDuringExecution: [{
-                  labelSelector: { matchLabels: ServerInstance.podSelectorFor(peer) },
-                  namespaces: [props.peerNamespace],
-                  topologyKey: props.topologyKey,
-                }],
-              },
+              podAntiAffinity: props.antiAffinity === 'required'
+                ? { requiredDuringSchedulingIgnoredDuringExecution: [peerTerm] }
+                : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: peerTerm }] },
             },
             topologySpreadConstraints: config.replicas > 1 ? [spreadOverNodes(this.podSelector)] : undefined,
             initContainers: config.matrix.sha256 === undefined ? undefined : [container({

@@ -108,7 +108,7 @@ function runGenerate(argv: string[], io: Io, options: KeysOptions): number {
   const keys = generatePrgKeys(options.random);
   if (format === 'commands') {
     secretCommands(keys, targets).forEach((command) => io.out(command));
-    io.err('note: these commands contain new secret PRG keys; pipe them into sh (npm run --silent keys -- generate | sh) rather than pasting them, so the keys stay out of shell history, and never save or commit them');
+    io.err('note: these commands contain new secret PRG keys; pipe them into sh (npm run --silent keys -- generate --config config/<env>.yaml | sh) rather than pasting them, so the keys stay out of shell history, and never save or commit them');
   } else {
     io.out(secretManifests(keys, targets).trimEnd());
     io.err('note: these Secret manifests contain new secret PRG keys in plain text; seal or apply them straight from the pipe and never commit them');
