@@ -78,6 +78,7 @@ const cases: Case[] = [
   { name: 'service port zero', path: 'adapter.service.port', patch: (i) => (i.adapter.service = { port: 0 }) },
   { name: 'unknown service type', path: 'adapter.service.type', patch: (i) => (i.adapter.service = { type: 'Ingress' }) },
   { name: 'wait attempt longer than wait', path: 'adapter.wait.attemptTimeout', patch: (i) => (i.adapter.wait = { attemptTimeout: '30s', timeout: '10s' }) },
+  { name: 'forwarder on the adapter port', path: 'adapter.forwarderPort', patch: (i) => (i.adapter.forwarderPort = 8545) },
   { name: 'RPC_BIND_HOST beyond loopback', path: 'RPC_BIND_HOST', env: { RPC_BIND_HOST: '0.0.0.0' } },
   { name: 'upstream given two ways', path: 'adapter.upstreamRpc', patch: (i) => (i.adapter.upstreamRpc = { url: 'https://a.example', secretKeyRef: { name: 'x', key: 'y' } }) },
   // Names and structure

@@ -610,6 +610,10 @@ function checkAdapter(ctx: Context, config: Config, prod: boolean): void {
     }
   }
 
+  if (adapter.forwarderPort === adapter.port) {
+    report(ctx, ['adapter', 'forwarderPort'], `${adapter.forwarderPort} equals adapter.port; the forwarder and the adapter share the pod's network namespace, so give the forwarder another port`);
+  }
+
   if (parseDurationSeconds(adapter.wait.attemptTimeout) >= parseDurationSeconds(adapter.wait.timeout)) {
     report(ctx, ['adapter', 'wait', 'attemptTimeout'], `"${adapter.wait.attemptTimeout}" must be shorter than adapter.wait.timeout ("${adapter.wait.timeout}")`, adapter.wait.attemptTimeout);
   }
