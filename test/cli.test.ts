@@ -82,6 +82,17 @@ describe('runSynth', () => {
     expect(err).toContainEqual(expect.stringContaining('GPU mode; make sure it is a GPU build'));
   });
 
+  test('warns when prod loosens isolation', () => {
+    runSynth(['--config', configFile((input) => {
+      input.isolation = { separateNamespaces: false, antiAffinity: 'preferred' };
+      input.networkPolicy = { enabled: false };
+    }), '--out', join(workdir, 'dist')], {}, io());
+
+    expect(err).toContainEqual(expect.stringContaining('isolation.separateNamespaces is false in prod'));
+    expect(err).toContainEqual(expect.stringContaining('isolation.antiAffinity is preferred in prod'));
+    expect(err).toContainEqual(expect.stringContaining('networkPolicy.enabled is false in prod'));
+  });
+
   test('bad input never creates the output folder', () => {
     const code = runSynth(['--config', configFile((input) => (input.servers.a.bindAddress = '127.0.0.1:3000')), '--out', join(workdir, 'dist')], {}, io());
 

@@ -58,7 +58,7 @@ describe('--env-file migration', () => {
 
     const policy = objects('compose-prod').find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'morphogen-rpc-adapter');
     expect(policy.spec.egress).toContainEqual({
-      to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'] } }],
+      to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'] } }],
       ports: [{ protocol: 'TCP', port: 443 }],
     });
   });

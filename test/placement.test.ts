@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,7 +100,7 @@ describe('storage', () => {
 
     expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: `${Math.ceil(10 * 1024 * 1.1)}Mi` } } });
     expect(claim.metadata.namespace).toBe('morphogen-unit-server-a');
-    expect(claim.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('Delete=false');
+    expect(claim.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('Prune=false,Delete=false');
     expect(claimSize(config.servers.a)).toBe(`${Math.ceil(10 * 1024 * 1.1)}Mi`);
   });
 
@@ -209,6 +209,18 @@ describe('verify-matrix command', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`expected ${SHA}, actual ${actual}`);
+  });
+
+  test('follows a symlinked matrix file', async () => {
+    writeFileSync(file, 'matrix rows');
+    const link = join(directory, 'current.bin');
+    symlinkSync(file, link);
+    const digest = createHash('sha256').update('matrix rows').digest('hex');
+
+    const result = await runCommand(commandFor(link, digest));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`verifying sha256 of ${file} (11 bytes`);
   });
 
   test('fails on a missing file', async () => {

@@ -54,8 +54,9 @@ function composeDefaults(name: string): Record<string, any> {
     adapter: {
       upstreamRpc: { secretKeyRef: { ...MIGRATED_UPSTREAM_SECRET } },
       // The compose bundle reached its upstream, relay and code CDN over
-      // public HTTPS; private ranges and link-local metadata stay closed.
-      egress: [{ cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'], ports: [443] }],
+      // public HTTPS; private, carrier-grade NAT (often pod ranges) and
+      // link-local metadata ranges stay closed.
+      egress: [{ cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'], ports: [443] }],
     },
   };
 }

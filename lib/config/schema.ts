@@ -101,9 +101,14 @@ const containerResources = (defaults: { cpuRequest: string; cpuLimit: string; me
     .prefault({})
     .describe('Requests and limits of the container.');
 
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** Namespaces the cluster itself owns; a default deny there would break the cluster. */
+const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
 const labelMap = z
   .record(
-    z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a label key such as app.kubernetes.io/name'),
+    z.string().regex(LABEL_KEY, 'must be a label key such as app.kubernetes.io/name'),
     z.string().regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/, 'must be a label value of at most 63 characters'),
   );
 
@@ -112,9 +117,9 @@ const cidr = z.string().regex(/^[0-9a-fA-F.:]+\/[0-9]{1,3}$/, 'must be a CIDR su
 /** Pods allowed to connect: namespace and pod labels, or a CIDR outside the cluster. */
 const peerSchema = z
   .strictObject({
-    namespaceLabels: labelMap.optional().describe('Labels of the source namespace; omitted means the adapter\'s own namespace.'),
-    podLabels: labelMap.optional().describe('Labels of the source pods; omitted means every pod of the selected namespaces.'),
-    cidr: cidr.optional().describe('Source address range outside the cluster, for example a load balancer\'s; excludes the two selectors.'),
+    namespaceLabels: labelMap.optional().describe('Labels of the peer\'s namespace; omitted means the namespace of the policy itself.'),
+    podLabels: labelMap.optional().describe('Labels of the peer pods; omitted means every pod of the selected namespaces.'),
+    cidr: cidr.optional().describe('Address range outside the cluster, for example a load balancer\'s; excludes the two selectors.'),
   })
   .refine((peer) => peer.cidr === undefined || (peer.namespaceLabels === undefined && peer.podLabels === undefined), {
     error: 'give either cidr or namespaceLabels/podLabels, not both',
@@ -166,7 +171,11 @@ const nodeRequirement = z
 const gpuSchema = z
   .strictObject({
     count: positiveInt.default(1).describe('GPUs requested as the extended resource below.'),
-    resourceName: z.string().default('nvidia.com/gpu').describe('Extended resource name of the device plugin.'),
+    resourceName: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'must be a fully qualified extended resource name such as nvidia.com/gpu')
+      .refine((name) => !/(^|\.)kubernetes\.io\//.test(name), 'must not be in the kubernetes.io domain, which holds only built-in resources such as cpu and memory')
+      .default('nvidia.com/gpu').describe('Extended resource name of the device plugin.'),
     nodeSelector: labelMap
       .default({ 'nvidia.com/gpu.present': 'true' })
       .describe('Labels of GPU nodes; the default is the label NVIDIA GPU feature discovery sets.'),
@@ -395,7 +404,7 @@ export const environmentSchema = z
           .describe('Put server A and server B in namespaces of their own (<namespace>-server-a and -b unless servers.*.namespace is set). Defaults to true in prod, false otherwise.'),
         topologyKey: z
           .string()
-          .min(1)
+          .regex(LABEL_KEY, 'must be a node label key such as kubernetes.io/hostname')
           .default('kubernetes.io/hostname')
           .describe('Node label A and B must differ in, for example topology.kubernetes.io/zone.'),
         antiAffinity: z
@@ -460,6 +469,8 @@ type Config = {
   adapter: AdapterConfig;
   codeData: CodeDataConfig;
   isolation: EnvironmentConfig['isolation'];
+  networkPolicy: EnvironmentConfig['networkPolicy'];
+  metrics: EnvironmentConfig['metrics'];
 };
 
 function report(ctx: Context, path: (string | number)[], message: string, input?: unknown): void {
@@ -488,9 +499,18 @@ function checkCrossFieldRules(config: Config, ctx: Context): void {
       report(ctx, ['servers', id, 'namespace'], `"${namespace}" (derived from namespace) is longer than 63 characters; set servers.${id}.namespace or shorten namespace`);
     }
   }
-  if (config.isolation.separateNamespaces === true && namespaceA === namespaceB) {
-    report(ctx, ['servers', 'b', 'namespace'], `equals servers.a.namespace ("${namespaceA}") although isolation.separateNamespaces is true; give B a namespace of its own`);
+  const separate = config.isolation.separateNamespaces ?? prod;
+  if (separate && namespaceA === namespaceB) {
+    report(ctx, ['servers', 'b', 'namespace'], `equals servers.a.namespace ("${namespaceA}") although isolation.separateNamespaces is ${config.isolation.separateNamespaces === undefined ? 'true by default in prod' : 'true'}; give B a namespace of its own`);
   }
+  const reserved: [(string | number)[], string][] = [[['namespace'], config.namespace], [['servers', 'a', 'namespace'], namespaceA], [['servers', 'b', 'namespace'], namespaceB]];
+  for (const [path, namespace] of reserved) {
+    if (RESERVED_NAMESPACES.includes(namespace)) {
+      report(ctx, path, `"${namespace}" belongs to the cluster itself, and the stack would put a default-deny NetworkPolicy and restricted Pod Security on it; use a namespace of its own`);
+    }
+  }
+
+  checkPeers(ctx, config, [namespaceA, namespaceB]);
   const sameNamespace = namespaceA === namespaceB;
   if (sameNamespace && a.prgKeys.secretName === b.prgKeys.secretName) {
     report(
@@ -578,6 +598,38 @@ function checkServer(server: z.output<typeof serverBase>, ctx: z.core.$Refinemen
       path: ['resources', 'memory'],
       message: `"${server.resources.memory}" is below matrix.size (${server.matrix.size}); the server holds the whole matrix in memory and would be OOM-killed, so remove the field or raise it above the matrix size`,
     });
+  }
+}
+
+/**
+ * Checks the peers that policies of several namespaces share: without
+ * namespaceLabels they would mean a different namespace in each policy,
+ * and a scraper that selects the stack's own server pods would admit one
+ * server to the other.
+ */
+function checkPeers(ctx: Context, config: Config, serverNamespaces: string[]): void {
+  const dns = config.networkPolicy.dns;
+  if (dns.cidr === undefined && dns.namespaceLabels === undefined) {
+    report(ctx, ['networkPolicy', 'dns', 'namespaceLabels'], 'is required, because the policies live in several namespaces; name the DNS namespace, for example kubernetes.io/metadata.name: kube-system');
+  }
+
+  const scraper = config.metrics.scraper;
+  if (scraper === undefined || scraper.cidr !== undefined) {
+    return;
+  }
+  if (scraper.namespaceLabels === undefined) {
+    report(ctx, ['metrics', 'scraper', 'namespaceLabels'], 'is required, because the servers\' policies live in their own namespaces; name the scraper\'s namespace, for example kubernetes.io/metadata.name: monitoring');
+    return;
+  }
+  const namespaceName = scraper.namespaceLabels['kubernetes.io/metadata.name'];
+  const selectsStack = namespaceName === undefined
+    ? scraper.namespaceLabels['app.kubernetes.io/part-of'] === 'morphogen' || Object.keys(scraper.namespaceLabels).some((key) => key.startsWith('pod-security.kubernetes.io/'))
+    : serverNamespaces.includes(namespaceName) || namespaceName === config.namespace;
+  if (selectsStack && Object.keys(scraper.podLabels ?? {}).length === 0) {
+    report(ctx, ['metrics', 'scraper', 'podLabels'], 'is required when the scraper\'s namespace selector matches a namespace of the stack; otherwise every pod there, a server included, could reach the servers');
+  }
+  if (scraper.podLabels?.['app.kubernetes.io/part-of'] === 'morphogen' || scraper.podLabels?.['app.kubernetes.io/name'] === 'morphogen-server') {
+    report(ctx, ['metrics', 'scraper', 'podLabels'], 'selects the stack\'s own pods, which would admit one server to the other; select the scraper\'s pods, for example app.kubernetes.io/name: prometheus');
   }
 }
 

@@ -26,6 +26,17 @@ export function configWarnings(config: EnvironmentConfig, env: Record<string, st
   if (config.networkPolicy.enabled && adapter.egress.length === 0) {
     warnings.push('adapter.egress is empty, so the adapter cannot reach the upstream RPC, tx relay or external dictionary/CAS; add their address ranges and ports');
   }
+  if (normalizeProfile(config.profile) === 'prod') {
+    if (config.isolation.separateNamespaces === false) {
+      warnings.push('isolation.separateNamespaces is false in prod, so servers A and B share a namespace and its administrators');
+    }
+    if (config.isolation.antiAffinity === 'preferred') {
+      warnings.push('isolation.antiAffinity is preferred in prod, so the scheduler may place A and B in one failure and trust domain');
+    }
+    if (!config.networkPolicy.enabled) {
+      warnings.push('networkPolicy.enabled is false in prod, so nothing keeps other pods, or one server, from reaching the servers');
+    }
+  }
   if ((env.MORPHOGEN_SERVER_IMAGE ?? '') !== '' && (config.servers.a.gpu !== undefined || config.servers.b.gpu !== undefined)) {
     warnings.push('MORPHOGEN_SERVER_IMAGE replaces images.server of an environment whose servers run in GPU mode; make sure it is a GPU build');
   }

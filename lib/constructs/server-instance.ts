@@ -188,7 +188,7 @@ export class ServerInstance extends Construct {
           ...metadata,
           name: config.matrix.claimName,
           // Deleting the stack must not delete a snapshot of tens of GB.
-          annotations: { 'argocd.argoproj.io/sync-options': 'Delete=false', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
+          annotations: { 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
         },
         spec: {
           accessModes: [config.matrix.accessMode],

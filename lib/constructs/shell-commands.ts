@@ -205,6 +205,8 @@ export function verifyMatrixCommand(file: string, expectedSha256: string, timeou
     'file=$1 expected=$2 deadline=$3 every=$4',
     'if [ ! -e "$file" ]; then echo "matrix file $file not found" >&2; exit 1; fi',
     'if [ ! -r "$file" ]; then echo "matrix file $file is not readable by uid $(id -u)" >&2; exit 1; fi',
+    // A symlinked snapshot is measured and tracked through its target.
+    'file=$(readlink -f "$file")',
     'size=$(stat -c %s "$file")',
     'echo "verifying sha256 of $file ($size bytes, at most ${deadline}s)"',
     'out=$(mktemp)',
