@@ -39,7 +39,7 @@ const consoleIo: Io = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
-/** Every environment file in a folder, in a stable order. */
+/** Lists the environment files of a folder in a stable order. */
 export function configFilesIn(directory: string): string[] {
   return readdirSync(directory)
     .filter((file) => /\.ya?ml$/.test(file))

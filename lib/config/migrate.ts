@@ -25,7 +25,7 @@ export function withVariableSources(problems: string[], file: string, text: stri
   });
 }
 
-/** What a compose env file turns into. */
+/** Result of migrating a compose env file. */
 export interface Migration {
   /** Raw configuration, to be validated like a file. */
   readonly raw: Record<string, unknown>;
@@ -37,7 +37,7 @@ export interface Migration {
 
 /**
  * The configuration a compose env file implies where it is silent: the
- * object names the README tells operators to create and the mainnet matrix
+ * object names the README asks operators to create and the mainnet matrix
  * size.
  */
 function composeDefaults(name: string): Record<string, any> {
