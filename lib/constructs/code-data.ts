@@ -5,16 +5,15 @@ import { NGINX_COMMAND, NGINX_CONFIG_DIR, codeDataConfig, configChecksum } from 
 import {
   ComponentLabels,
   addService,
+  addWorkloadIdentity,
   basePodSpec,
   NGINX_UID,
   checkovSkips,
-  commonLabels,
   container,
   PULL_POLICY_SKIP,
   probe,
   resourceRequirements,
   scratchVolume,
-  selectorLabels,
   versionFromImage,
 } from './pod-defaults';
 import { codeDataReadinessCommand } from './shell-commands';
@@ -72,11 +71,9 @@ export class CodeData extends Construct {
       component: 'code-data',
       version: versionFromImage(props.image),
     };
-    this.podSelector = selectorLabels(labels);
-    this.labels = commonLabels(labels);
-    const metadata = { name: this.name, namespace: this.namespace, labels: this.labels };
-
-    new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+    const { podSelector, metadata } = addWorkloadIdentity(this, labels, this.namespace);
+    this.podSelector = podSelector;
+    this.labels = metadata.labels;
 
     const nginxConf = codeDataConfig(config.port, CODE_DATA_ROOT);
     new kplus.k8s.KubeConfigMap(this, 'ConfigMap', { metadata, data: { 'nginx.conf': nginxConf } });
@@ -110,7 +107,7 @@ export class CodeData extends Construct {
         selector: { matchLabels: this.podSelector },
         template: {
           metadata: {
-            labels: commonLabels(labels),
+            labels: this.labels,
             annotations: { 'morphogen.io/config-sha256': configChecksum(nginxConf) },
           },
           spec: {

@@ -207,3 +207,27 @@ export function addService(scope: Construct, metadata: kplus.k8s.ObjectMeta, pod
     },
   });
 }
+
+/** Labels, selector and metadata that every object of one workload shares. */
+export interface WorkloadIdentity {
+  /** Labels that select the workload's pods; they leave out version. */
+  readonly podSelector: Record<string, string>;
+  /** Every label of the workload's objects and pods. */
+  readonly labels: Record<string, string>;
+  /** Metadata of the workload's objects, named after its instance label. */
+  readonly metadata: { name: string; namespace: string; labels: Record<string, string> };
+}
+
+/**
+ * Emits the workload's own ServiceAccount, without a token, and returns the
+ * labels and metadata its other objects use.
+ */
+export function addWorkloadIdentity(scope: Construct, labels: ComponentLabels, namespace: string): WorkloadIdentity {
+  const identity: WorkloadIdentity = {
+    podSelector: selectorLabels(labels),
+    labels: commonLabels(labels),
+    metadata: { name: labels.instance, namespace, labels: commonLabels(labels) },
+  };
+  new kplus.k8s.KubeServiceAccount(scope, 'ServiceAccount', { metadata: identity.metadata, automountServiceAccountToken: false });
+  return identity;
+}

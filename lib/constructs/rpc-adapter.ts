@@ -8,11 +8,11 @@ import {
   ComponentLabels,
   addDisruptionBudget,
   addService,
+  addWorkloadIdentity,
   basePodSpec,
   MORPHOGEN_UID,
   NGINX_UID,
   checkovSkips,
-  commonLabels,
   container,
   PULL_POLICY_SKIP,
   SECRET_ENV_SKIP,
@@ -20,7 +20,6 @@ import {
   resourceRequirements,
   scratchVolume,
   spreadOverNodes,
-  selectorLabels,
   versionFromImage,
 } from './pod-defaults';
 import { ServerInstance } from './server-instance';
@@ -86,11 +85,9 @@ export class RpcAdapter extends Construct {
       component: 'rpc-adapter',
       version: versionFromImage(props.image),
     };
-    this.podSelector = selectorLabels(labels);
-    this.labels = commonLabels(labels);
-    const metadata = { name: this.name, namespace: this.namespace, labels: this.labels };
-
-    new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
+    const { podSelector, metadata } = addWorkloadIdentity(this, labels, this.namespace);
+    this.podSelector = podSelector;
+    this.labels = metadata.labels;
 
     const upstreamTimeout = parseDurationSeconds(config.upstreamTimeout);
     const nginxConf = forwarderConfig(config.forwarderPort, config.port, upstreamTimeout + 10);
@@ -158,7 +155,7 @@ export class RpcAdapter extends Construct {
         selector: { matchLabels: this.podSelector },
         template: {
           metadata: {
-            labels: commonLabels(labels),
+            labels: this.labels,
             annotations: { 'morphogen.io/forwarder-config-sha256': configChecksum(nginxConf) },
           },
           spec: {

@@ -8,10 +8,10 @@ import {
   ComponentLabels,
   addDisruptionBudget,
   addService,
+  addWorkloadIdentity,
   basePodSpec,
   MORPHOGEN_UID,
   checkovSkips,
-  commonLabels,
   container,
   PULL_POLICY_SKIP,
   SECRET_ENV_SKIP,
@@ -127,15 +127,10 @@ export class ServerInstance extends Construct {
     this.url = `http://${this.name}.${this.namespace}.svc.${props.clusterDomain}:${this.port}`;
 
     const labels = ServerInstance.componentLabels(props.instance, versionFromImage(props.image));
-    this.podSelector = selectorLabels(labels);
-    this.labels = commonLabels(labels);
-    const metadata = { name: this.name, namespace: this.namespace, labels: this.labels };
+    const { podSelector, metadata } = addWorkloadIdentity(this, labels, this.namespace);
+    this.podSelector = podSelector;
+    this.labels = metadata.labels;
     const peer = props.instance === 'a' ? 'b' : 'a';
-
-    new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata,
-      automountServiceAccountToken: false,
-    });
 
     const startupBudget = startupBudgetSeconds(config);
     const memory = kplus.k8s.Quantity.fromString(serverMemory(config));
@@ -215,7 +210,7 @@ export class ServerInstance extends Construct {
         revisionHistoryLimit: 5,
         selector: { matchLabels: this.podSelector },
         template: {
-          metadata: { labels: commonLabels(labels) },
+          metadata: { labels: this.labels },
           spec: {
             ...basePodSpec(this.name, MORPHOGEN_UID),
             priorityClassName: config.priorityClassName,
