@@ -11,9 +11,9 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Parses an operator env file in the compose bundle's format: `NAME=value`
- * lines, `#` comments and blank lines; a value may be wrapped in single or
- * double quotes, and ` #` ends an unquoted value. Error messages name the line but never echo a value,
- * because these files hold keys.
+ * lines, `#` comments and blank lines. A value may be wrapped in single or
+ * double quotes, and ` #` ends an unquoted value. Error messages name the
+ * line but never echo a value, because these files contain keys.
  */
 export function parseEnvFile(text: string, file: string): EnvFileEntry[] {
   const entries: EnvFileEntry[] = [];

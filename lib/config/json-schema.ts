@@ -2,13 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { environmentSchema } from './schema';
 
-/** Where editors find the schema, relative to the repository root. */
+/** Path of the exported schema, relative to the repository root. */
 export const JSON_SCHEMA_PATH = 'config/schema.json';
 
 /**
- * The configuration's JSON Schema, generated from the zod schema so the
- * field documentation lives in one place. It describes the input side:
- * defaults are optional, and cross-field rules stay in zod.
+ * Generates the configuration's JSON Schema from the zod schema, so field
+ * documentation lives in one place. It describes the input side, where
+ * defaulted fields are optional. Cross-field rules stay in zod.
  */
 export function configJsonSchema(): string {
   const schema = z.toJSONSchema(environmentSchema, { io: 'input', unrepresentable: 'any' });
@@ -43,15 +43,19 @@ function rows(node: SchemaNode, prefix: string, out: string[]): void {
       continue;
     }
     const path = prefix ? `${prefix}.${key}` : key;
-    const required = node.required?.includes(key) && child.default === undefined;
-    const fallback = child.default === undefined ? (required ? 'required' : '') : `\`${JSON.stringify(child.default)}\``;
+    let fallback = '';
+    if (child.default !== undefined) {
+      fallback = `\`${JSON.stringify(child.default)}\``;
+    } else if (node.required?.includes(key)) {
+      fallback = 'required';
+    }
     out.push(`| \`${path}\` | ${typeOf(child)} | ${fallback} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`);
     rows(child, path, out);
     child.anyOf?.forEach((variant) => rows(variant, path, out));
   }
 }
 
-/** The configuration reference as a Markdown table, generated from the JSON Schema. */
+/** Renders the configuration reference as a Markdown table from the JSON Schema. */
 export function configReferenceMarkdown(): string {
   const schema = JSON.parse(configJsonSchema()) as SchemaNode;
   const out = ['| field | type | default | meaning |', '|---|---|---|---|'];

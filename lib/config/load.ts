@@ -45,7 +45,7 @@ export const OVERRIDE_VARIABLES: readonly string[] = [
   ...(['A', 'B'] as const).flatMap((id) => SERVER_OVERRIDES.map(([suffix]) => `MORPHOGEN_SERVER_${id}_${suffix}`)),
 ];
 
-/** The configuration path each override variable sets, for messages that name the variable. */
+/** Lists the configuration path each override variable sets, for messages that name the variable. */
 export function overridePaths(): [name: string, path: string][] {
   return [
     ...GLOBAL_OVERRIDES.map(([name, path]): [string, string] => [name, path.join('.')]),
@@ -146,7 +146,7 @@ function describeInput(issue: z.core.$ZodIssue): string {
   return '';
 }
 
-/** The keys the schema accepts at a path, for typo suggestions. */
+/** Lists the keys the schema accepts at a path, for typo suggestions. */
 function knownKeysAt(path: PropertyKey[]): string[] {
   let schema: z.ZodType = environmentSchema;
   for (const key of path) {

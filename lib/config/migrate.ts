@@ -37,7 +37,7 @@ export interface Migration {
 
 /**
  * The configuration a compose env file implies where it is silent: the
- * object names the README asks operators to create and the mainnet matrix
+ * object names README.md lists for operators and the mainnet matrix
  * size.
  */
 function composeDefaults(name: string): Record<string, any> {

@@ -64,13 +64,13 @@ export interface WorkloadNetworkPolicyProps {
   readonly metadata: { name: string; namespace: string; labels: Record<string, string> };
   /** Pods the policy applies to. */
   readonly podSelector: Record<string, string>;
-  /** Who may connect, and on which port. An empty list admits nobody. */
+  /** Peers allowed to connect, and the port. An empty list admits no peer. */
   readonly ingress: { from: NetworkPolicyPeer[]; port: number }[];
   /** Workloads in the cluster this one calls. */
   readonly egressTo: WorkloadPeer[];
   /** Destinations outside the cluster. */
   readonly egressRules: readonly EgressRule[];
-  /** Where cluster DNS runs. */
+  /** Cluster DNS peer. */
   readonly dns: PeerConfig;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-/** Where the nginx containers here mount their generated configuration. */
+/** Mount path of the generated nginx configuration. */
 export const NGINX_CONFIG_DIR = '/etc/morphogen-nginx';
 
 /**

@@ -10,10 +10,10 @@ export type ResourceRequirements = kplus.k8s.ResourceRequirements;
 export const MORPHOGEN_UID = 10001;
 
 /**
- * uid and gid the nginx containers run as. The image's own `nginx` user is
- * 101; a uid above 10000 cannot collide with a user of the node, and nginx
- * needs none of the image's files to be its own, since it writes only to
- * emptyDir mounts.
+ * uid and gid of the nginx containers. The image's own `nginx` user is 101,
+ * but Checkov asks for 10000 or above so the uid is unlikely to match a
+ * user of the node. nginx owns none of the image's files at this uid, which
+ * works because it writes only to emptyDir mounts.
  */
 export const NGINX_UID = 10101;
 
@@ -25,12 +25,12 @@ export function checkovSkips(skips: Record<string, string>): Record<string, stri
   return Object.fromEntries(Object.entries(skips).map(([id, reason], index) => [`checkov.io/skip${index + 1}`, `${id}=${reason}`]));
 }
 
-/** Why IfNotPresent is right here, for Checkov's "pull policy Always" check. */
+/** Reason for skipping Checkov's "pull policy Always" check. */
 export const PULL_POLICY_SKIP = {
   CKV_K8S_15: 'images are pinned by digest, so a cached image is the same image and Always would only add a registry dependency to every restart',
 };
 
-/** Why secrets arrive as environment variables, for Checkov's "secrets as files" check. */
+/** Reason for skipping Checkov's "secrets as files" check. */
 export const SECRET_ENV_SKIP = {
   CKV_K8S_35: 'the Morphogen binaries read their keys and URLs from environment variables only; the values come from secretKeyRef',
 };
@@ -57,7 +57,7 @@ export function selectorLabels(labels: ComponentLabels): Record<string, string> 
   };
 }
 
-/** Every label a component's objects carry. */
+/** Returns every label a component's objects carry. */
 export function commonLabels(labels: ComponentLabels): Record<string, string> {
   return {
     ...selectorLabels(labels),
@@ -119,7 +119,7 @@ export function resourceRequirements(resources: ContainerResourcesConfig): Resou
   };
 }
 
-/** A container with the fields every container here sets explicitly. */
+/** Builds a container with the fields every container here sets explicitly. */
 export function container(props: {
   name: string;
   image: string;
@@ -169,7 +169,7 @@ export function basePodSpec(serviceAccountName: string, uid: number): Partial<kp
   };
 }
 
-/** A size-limited emptyDir volume for the paths a process writes under a read-only root. */
+/** Builds a size-limited emptyDir volume for the paths a process writes under a read-only root. */
 export function scratchVolume(name: string): kplus.k8s.Volume {
   return { name, emptyDir: { sizeLimit: kplus.k8s.Quantity.fromString('64Mi') } };
 }
@@ -180,9 +180,9 @@ export function spreadOverNodes(podSelector: Record<string, string>): kplus.k8s.
 }
 
 /**
- * Emits a PodDisruptionBudget that lets one pod go at a time. Unhealthy
- * pods (crash-looping, or a server still loading its matrix) may always be
- * evicted, so they never block a node drain.
+ * Emits a PodDisruptionBudget that lets one pod go at a time. With the
+ * AlwaysAllow policy, unhealthy pods (crash-looping, or a server still
+ * loading its matrix) can be evicted, so they do not block a node drain.
  */
 export function addDisruptionBudget(scope: Construct, metadata: kplus.k8s.ObjectMeta, podSelector: Record<string, string>): void {
   new kplus.k8s.KubePodDisruptionBudget(scope, 'PodDisruptionBudget', {

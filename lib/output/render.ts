@@ -23,7 +23,7 @@ export function synthesizeManifests(config: EnvironmentConfig): Manifest[] {
 }
 
 /**
- * The file an object belongs to: one per component, named after its
+ * Returns the file an object belongs to: one per component, named after its
  * app.kubernetes.io/instance label without the `morphogen-` prefix.
  */
 export function fileFor(manifest: Manifest): string {

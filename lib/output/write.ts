@@ -18,10 +18,10 @@ function checkStaged(directory: string, files: RenderedFiles): void {
 }
 
 /**
- * Replaces `outDir/name` with the rendered files. The files are written to a
- * staging directory next to it and checked there; only then do two renames
- * swap it in, so a failure at any earlier step leaves the previous output
- * as it was, and files of removed components disappear.
+ * Replaces `outDir/name` with the rendered files. The files are written to
+ * a staging directory next to it and checked there. Only then do two
+ * renames swap it in, so a failure at any earlier step leaves the previous
+ * output as it was, and files of removed components disappear.
  */
 export function writeEnvironment(outDir: string, name: string, files: RenderedFiles, afterFile?: AfterFileHook): string {
   mkdirSync(outDir, { recursive: true });

@@ -9,7 +9,7 @@ export const EXAMPLE_CONFIG = join(REPO_ROOT, 'config', 'example.yaml');
 export const SERVER_IMAGE = 'registry.example.com/morphogen-server@sha256:' + '1'.repeat(64);
 export const ADAPTER_IMAGE = 'registry.example.com/morphogen-rpc-adapter@sha256:' + '2'.repeat(64);
 
-/** A small valid prod configuration; `patch` is merged over it. */
+/** Returns a small valid prod configuration, with `patch` applied to it. */
 export function minimalInput(patch: (input: Record<string, any>) => void = () => {}): EnvironmentInput {
   const input: Record<string, any> = {
     name: 'unit',

@@ -76,7 +76,7 @@ export class MockServer {
   }
 }
 
-/** A loopback port with nothing listening on it. */
+/** Returns a loopback port with nothing listening on it. */
 export async function closedPort(): Promise<number> {
   const server = createTcpServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -10,7 +10,7 @@ export interface CommandResult {
 
 /**
  * Runs a container `command` array as-is with the local sh and curl,
- * asynchronously so mock servers in this process keep answering. A guard
+ * asynchronously so mock servers in this process keep responding. A guard
  * kills the process after `killAfterMs`, so a hanging script fails the test
  * instead of blocking it.
  */
